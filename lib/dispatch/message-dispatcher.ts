@@ -1,0 +1,193 @@
+import { Logger, type WsMessageHandler } from '@nestjs/common';
+import { isObservable, type Observable } from 'rxjs';
+import type { RawData, WebSocket } from 'ws';
+import { CloseCode } from '../constants.js';
+import { ErrorCode } from '../errors/error-codes.js';
+import type { ErrorBody, InboundMessage, MessageId } from '../interfaces/envelope.interface.js';
+import { ProtocolViolation, readInboundMessage } from '../protocol/inbound-message.js';
+import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
+import { sendFailure, sendValue } from './outbound.js';
+import { PendingReply } from './pending-reply.js';
+
+const logger = new Logger('SwitchboardAdapter');
+
+/**
+ * The per-message path: decode, check the envelope, look the event up in a
+ * Map, call Nest's handler. No RxJS pipeline is built per message; only an
+ * Observable result is subscribed to.
+ *
+ * Registered once per socket as a module-level function (no closure); `this`
+ * is the socket.
+ */
+export function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  const socket = this as SwitchboardSocket;
+  const gateway = socket._gateway!;
+  gateway.stats.messagesReceived++;
+  const frame = toBuffer(data);
+  const { codec, messageParser } = gateway.behaviour;
+
+  let decoded: unknown;
+  if (messageParser !== undefined) {
+    try {
+      decoded = messageParser(frame);
+    } catch (error) {
+      // A custom parser that throws is an application bug: log it (Nest's rule too).
+      logger.error(`The messageParser threw: ${(error as Error).message}`, (error as Error).stack);
+      return refuseFrame(socket, ErrorCode.INVALID_MESSAGE, 'The message could not be parsed.', undefined);
+    }
+    if (decoded === undefined || decoded === null) {
+      return; // The parser chose to drop this frame, as WsAdapter allows.
+    }
+  } else {
+    if (isBinary !== codec.binary && codec.acceptsBothKinds !== true) {
+      const expected = codec.binary ? 'binary' : 'text';
+      return refuseFrame(socket, ErrorCode.UNSUPPORTED_DATA, `This gateway reads ${expected} frames (${codec.name}).`, undefined);
+    }
+    try {
+      decoded = codec.decode(frame);
+    } catch {
+      return refuseFrame(socket, ErrorCode.INVALID_JSON, `The frame is not valid ${codec.name}.`, undefined);
+    }
+  }
+
+  const message = readInboundMessage(decoded);
+  if (message instanceof ProtocolViolation) {
+    return refuseFrame(socket, message.code, message.message, message.id);
+  }
+  const index = socket._routes?.get(message.event);
+  if (index === undefined) {
+    return answerUnknownEvent(socket, message);
+  }
+  dispatch(socket, socket._handlers![index], message);
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) {
+    return data;
+  }
+  return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+}
+
+/** Applies the gateway's invalid-message policy to a frame that cannot be dispatched. */
+function refuseFrame(socket: SwitchboardSocket, code: ErrorCode, message: string, id: MessageId | undefined): void {
+  const gateway = socket._gateway!;
+  gateway.stats.invalidMessages++;
+  const policy = gateway.behaviour.invalidMessage;
+  if (policy === 'close') {
+    socket.close(code === ErrorCode.UNSUPPORTED_DATA ? CloseCode.UNSUPPORTED_DATA : CloseCode.INVALID_PAYLOAD, code);
+    return;
+  }
+  // An id is a promise of exactly one answer, whatever the policy.
+  if (policy === 'reply' || id !== undefined) {
+    sendFailure(socket, id, { code, message });
+  }
+}
+
+function answerUnknownEvent(socket: SwitchboardSocket, message: InboundMessage): void {
+  const gateway = socket._gateway!;
+  gateway.stats.unknownEvents++;
+  if (message.id !== undefined || gateway.behaviour.unknownEvent === 'reply') {
+    // The event name is the client's own input: it is not echoed back.
+    sendFailure(socket, message.id, { code: ErrorCode.UNKNOWN_EVENT, message: 'No handler for this event.' });
+  }
+}
+
+function dispatch(socket: SwitchboardSocket, handler: WsMessageHandler, message: InboundMessage): void {
+  const { id } = message;
+  socket._inflight++;
+  if (id === undefined && !handler.isAckHandledManually) {
+    // The common fire-and-forget path: no reply object, no ack function.
+    Promise.resolve(handler.callback(message.data)).then(
+      (result: unknown) => {
+        socket._inflight--;
+        if (isObservable(result)) {
+          subscribeReplies(socket, result, undefined);
+        } else if (result !== undefined && result !== null) {
+          sendValue(socket, result);
+        }
+      },
+      (error: unknown) => onHandlerEscape(socket, error, undefined),
+    );
+    return;
+  }
+  const reply = new PendingReply(socket, id);
+  Promise.resolve(handler.callback(message.data, reply.ack)).then(
+    (result: unknown) => {
+      socket._inflight--;
+      if (reply.failed) {
+        // An application filter handled the error but sent no ack: send it.
+        reply.rejectWithRecordedFailure();
+        return;
+      }
+      if (handler.isAckHandledManually) {
+        return; // The handler acks through @Ack(); its return value is not a reply.
+      }
+      if (isObservable(result)) {
+        subscribeReplies(socket, result, reply);
+      } else {
+        reply.resolve(result);
+      }
+    },
+    (error: unknown) => onHandlerEscape(socket, error, reply),
+  );
+}
+
+/**
+ * Sends each value of an Observable result. With a pending reply, the first
+ * value settles the ack (completion without a value acks with null) and later
+ * values are sent as plain replies. Unsubscribed when the socket closes.
+ */
+function subscribeReplies(socket: SwitchboardSocket, result: Observable<unknown>, reply: PendingReply | undefined): void {
+  const subscriptions = (socket._subscriptions ??= new Set());
+  const subscription = result.subscribe({
+    next: (value) => {
+      if (reply !== undefined && !reply.settled) {
+        reply.resolve(value);
+      } else if (value !== undefined && value !== null) {
+        sendValue(socket, value);
+      }
+    },
+    // Nest's proxy turns stream errors into exception handling and EMPTY, so
+    // an error here escaped an application filter that rethrew.
+    error: (error: unknown) => {
+      subscriptions.delete(subscription);
+      onHandlerEscape(socket, error, reply, false);
+    },
+    complete: () => {
+      subscriptions.delete(subscription);
+      if (reply !== undefined && !reply.settled) {
+        if (reply.failed) {
+          reply.rejectWithRecordedFailure();
+        } else {
+          reply.resolve(undefined);
+        }
+      }
+    },
+  });
+  if (!subscription.closed) {
+    subscriptions.add(subscription);
+  }
+}
+
+/**
+ * Nest's proxy catches everything a handler throws, so a rejection here means
+ * an application exception filter rethrew: an application bug. It is logged,
+ * the message still gets its one answer, and the next messages are served.
+ */
+function onHandlerEscape(socket: SwitchboardSocket, error: unknown, reply: PendingReply | undefined, countInflight = true): void {
+  if (countInflight) {
+    socket._inflight--;
+  }
+  socket._gateway!.stats.handlerErrors++;
+  logger.error(
+    `An error escaped the exception filters: ${error instanceof Error ? error.message : String(error)}`,
+    error instanceof Error ? error.stack : undefined,
+  );
+  if (reply !== undefined && reply.id !== undefined) {
+    reply.reject(internalError());
+  }
+}
+
+function internalError(): ErrorBody {
+  return { code: ErrorCode.INTERNAL, message: 'Internal server error' };
+}

@@ -1,0 +1,55 @@
+import { Logger } from '@nestjs/common';
+import { WebSocket } from 'ws';
+import { EXCEPTION_EVENT } from '../constants.js';
+import { ErrorCode } from '../errors/error-codes.js';
+import type { ErrorBody, MessageId } from '../interfaces/envelope.interface.js';
+import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
+
+const logger = new Logger('SwitchboardAdapter');
+
+/**
+ * Encodes a value with the gateway's codec and sends it, if the socket is
+ * still open. Returns false when nothing was sent. A value the codec cannot
+ * encode (a cycle, a BigInt) is a server bug: it is logged, never thrown into
+ * the message loop.
+ */
+export function sendValue(socket: SwitchboardSocket, value: unknown): boolean {
+  if (socket.readyState !== WebSocket.OPEN) {
+    return false;
+  }
+  let frame: string | Buffer;
+  try {
+    frame = socket._gateway!.behaviour.codec.encode(value);
+  } catch (error) {
+    logger.error(`A reply could not be encoded and was not sent: ${(error as Error).message}`, (error as Error).stack);
+    return false;
+  }
+  socket.send(frame);
+  return true;
+}
+
+export function sendOkAck(socket: SwitchboardSocket, id: MessageId, data: unknown): void {
+  // `data` is always present in an ok ack; a void handler acks with null.
+  if (!sendValue(socket, { id, status: 'ok', data: data === undefined ? null : data }) && socket.readyState === WebSocket.OPEN) {
+    // The result itself could not be encoded: the client still gets its one answer.
+    sendErrorAck(socket, id, { code: ErrorCode.INTERNAL, message: 'Internal server error' });
+  }
+}
+
+export function sendErrorAck(socket: SwitchboardSocket, id: MessageId, error: ErrorBody): void {
+  sendValue(socket, { id, status: 'error', error });
+}
+
+/** Nest's `exception` event, with the stable `code` added. */
+export function sendExceptionEvent(socket: SwitchboardSocket, error: ErrorBody): void {
+  sendValue(socket, { event: EXCEPTION_EVENT, data: { status: 'error', ...error } });
+}
+
+/** One answer for a failure: an error ack when the message had an id, an `exception` event otherwise. */
+export function sendFailure(socket: SwitchboardSocket, id: MessageId | undefined, error: ErrorBody): void {
+  if (id === undefined) {
+    sendExceptionEvent(socket, error);
+  } else {
+    sendErrorAck(socket, id, error);
+  }
+}

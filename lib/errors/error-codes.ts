@@ -1,0 +1,154 @@
+import { CloseCode } from '../constants.js';
+
+/**
+ * Stable string codes. They appear in error acks (`error.code`), in `exception`
+ * events (`data.code`), on thrown {@link SwitchboardError}s and in logs. A code,
+ * once published, keeps its meaning.
+ */
+export const ErrorCode = {
+  // Protocol: the client sent something the server cannot read.
+  INVALID_JSON: 'INVALID_JSON',
+  INVALID_MESSAGE: 'INVALID_MESSAGE',
+  UNSUPPORTED_DATA: 'UNSUPPORTED_DATA',
+  UNKNOWN_EVENT: 'UNKNOWN_EVENT',
+  MESSAGE_TOO_BIG: 'MESSAGE_TOO_BIG',
+  // Handler outcomes.
+  BAD_REQUEST: 'BAD_REQUEST',
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  CONFLICT: 'CONFLICT',
+  VALIDATION_FAILED: 'VALIDATION_FAILED',
+  RATE_LIMITED: 'RATE_LIMITED',
+  INTERNAL: 'INTERNAL',
+  // Connection lifecycle.
+  SERVER_SHUTTING_DOWN: 'SERVER_SHUTTING_DOWN',
+  SERVER_NOT_READY: 'SERVER_NOT_READY',
+  UPGRADE_REQUIRED: 'UPGRADE_REQUIRED',
+  // Setup: thrown at bootstrap, never sent to clients.
+  INVALID_OPTION: 'INVALID_OPTION',
+  INVALID_PATH: 'INVALID_PATH',
+  DUPLICATE_PATH: 'DUPLICATE_PATH',
+  NO_HTTP_SERVER: 'NO_HTTP_SERVER',
+  LISTEN_FAILED: 'LISTEN_FAILED',
+  MISSING_PACKAGE: 'MISSING_PACKAGE',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Where a code shows up. */
+export type ErrorCodeKind = 'protocol' | 'handler' | 'connection' | 'setup';
+
+export interface ErrorCodeInfo {
+  readonly code: ErrorCode;
+  readonly kind: ErrorCodeKind;
+  /** The close code used when the answer is (or may be, by policy) a close. */
+  readonly closeCode?: CloseCode;
+  /** The HTTP status used when the answer is a refused handshake. */
+  readonly httpStatus?: number;
+  readonly description: string;
+}
+
+/**
+ * The one table of error and close codes. The README prints it; tests check
+ * that every code is listed here exactly once.
+ */
+export const ERROR_CODES: readonly ErrorCodeInfo[] = [
+  {
+    code: ErrorCode.INVALID_JSON,
+    kind: 'protocol',
+    closeCode: CloseCode.INVALID_PAYLOAD,
+    description: 'The frame could not be decoded by the codec (malformed JSON, invalid MessagePack).',
+  },
+  {
+    code: ErrorCode.INVALID_MESSAGE,
+    kind: 'protocol',
+    closeCode: CloseCode.INVALID_PAYLOAD,
+    description:
+      'The frame decoded, but is not a protocol v1 message: not an object, no string `event`, or an `id` that is neither a string nor a finite number.',
+  },
+  {
+    code: ErrorCode.UNSUPPORTED_DATA,
+    kind: 'protocol',
+    closeCode: CloseCode.UNSUPPORTED_DATA,
+    description: 'A binary frame sent to a text codec (JSON), or a text frame sent to a binary codec.',
+  },
+  {
+    code: ErrorCode.UNKNOWN_EVENT,
+    kind: 'protocol',
+    description: 'No `@SubscribeMessage` handler matches the event.',
+  },
+  {
+    code: ErrorCode.MESSAGE_TOO_BIG,
+    kind: 'protocol',
+    closeCode: CloseCode.MESSAGE_TOO_BIG,
+    description: 'A frame larger than `maxPayload`; the connection is closed.',
+  },
+  {
+    code: ErrorCode.BAD_REQUEST,
+    kind: 'handler',
+    httpStatus: 400,
+    description:
+      'The handler threw a `WsException` (or a 400 `HttpException`) without a code of its own; also an upgrade with a malformed path.',
+  },
+  { code: ErrorCode.UNAUTHORIZED, kind: 'handler', httpStatus: 401, description: 'A 401 `HttpException`; also a refused handshake.' },
+  {
+    code: ErrorCode.FORBIDDEN,
+    kind: 'handler',
+    httpStatus: 403,
+    description: 'A guard denied the message, or a 403 `HttpException`; also a refused handshake.',
+  },
+  { code: ErrorCode.NOT_FOUND, kind: 'handler', httpStatus: 404, description: 'A 404 `HttpException`; also an upgrade to an unknown path.' },
+  { code: ErrorCode.CONFLICT, kind: 'handler', description: 'A 409 `HttpException`.' },
+  {
+    code: ErrorCode.VALIDATION_FAILED,
+    kind: 'handler',
+    description: 'A validation pipe rejected the message body; `details` lists the problems.',
+  },
+  {
+    code: ErrorCode.RATE_LIMITED,
+    kind: 'handler',
+    closeCode: CloseCode.POLICY_VIOLATION,
+    httpStatus: 429,
+    description: 'A 429 `HttpException` or a rate limit.',
+  },
+  {
+    code: ErrorCode.INTERNAL,
+    kind: 'handler',
+    closeCode: CloseCode.INTERNAL_ERROR,
+    description: 'Any other error. The client gets a generic message; the server logs the error with its stack.',
+  },
+  {
+    code: ErrorCode.SERVER_SHUTTING_DOWN,
+    kind: 'connection',
+    closeCode: CloseCode.GOING_AWAY,
+    httpStatus: 503,
+    description: 'The server is closing: clients get close 1001, new upgrades get HTTP 503.',
+  },
+  {
+    code: ErrorCode.SERVER_NOT_READY,
+    kind: 'connection',
+    closeCode: CloseCode.TRY_AGAIN_LATER,
+    description: 'The client connected while the application was still starting (Nest `closeClient`).',
+  },
+  {
+    code: ErrorCode.UPGRADE_REQUIRED,
+    kind: 'connection',
+    httpStatus: 426,
+    description: 'A plain HTTP request to a port that only serves gateways.',
+  },
+  { code: ErrorCode.INVALID_OPTION, kind: 'setup', description: 'An adapter or gateway option has a wrong type or value.' },
+  { code: ErrorCode.INVALID_PATH, kind: 'setup', description: 'A gateway `path` could not be compiled.' },
+  {
+    code: ErrorCode.DUPLICATE_PATH,
+    kind: 'setup',
+    description: 'Two gateways on one port claim the same path (after trailing-slash normalisation).',
+  },
+  {
+    code: ErrorCode.NO_HTTP_SERVER,
+    kind: 'setup',
+    description: 'A gateway wants the application port, but the adapter was built without an HTTP server.',
+  },
+  { code: ErrorCode.LISTEN_FAILED, kind: 'setup', description: 'A gateway port could not be bound (for example EADDRINUSE).' },
+  { code: ErrorCode.MISSING_PACKAGE, kind: 'setup', description: 'An optional peer dependency (msgpackr, ioredis) is not installed.' },
+];

@@ -1,0 +1,30 @@
+export { SwitchboardAdapter } from './adapter/switchboard.adapter.js';
+export { SwitchboardServer } from './socket/switchboard-server.js';
+export { SwitchboardSocket, type SocketData } from './socket/switchboard-socket.js';
+export { GatewayStats } from './socket/gateway-stats.js';
+export { JsonCodec, type JsonCodecOptions } from './protocol/json.codec.js';
+export { createMessagePackCodec } from './protocol/message-pack.codec.js';
+export { CloseCode, EXCEPTION_EVENT, DEFAULT_MAX_PAYLOAD } from './constants.js';
+export { ErrorCode, ERROR_CODES, type ErrorCodeInfo, type ErrorCodeKind } from './errors/error-codes.js';
+export { SwitchboardError } from './errors/switchboard.error.js';
+export { describeException, type DescribedException } from './dispatch/exception-to-error-body.js';
+export type { Codec } from './interfaces/codec.interface.js';
+export type {
+  Ack,
+  ErrorAck,
+  ErrorBody,
+  ExceptionEventData,
+  InboundMessage,
+  MessageId,
+  OkAck,
+  OutboundEvent,
+} from './interfaces/envelope.interface.js';
+export type { Handshake, PathParams, QueryParams } from './interfaces/handshake.interface.js';
+export type {
+  InvalidMessagePolicy,
+  MessageParser,
+  SwitchboardAdapterOptions,
+  SwitchboardGatewayBehaviour,
+  SwitchboardGatewayOptions,
+  UnknownEventPolicy,
+} from './interfaces/switchboard-options.interface.js';
