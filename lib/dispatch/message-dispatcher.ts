@@ -1,5 +1,5 @@
 import { Logger, type WsMessageHandler } from '@nestjs/common';
-import { isObservable, type Observable } from 'rxjs';
+import { isObservable, type Observable, type Subscription } from 'rxjs';
 import type { RawData, WebSocket } from 'ws';
 import { CloseCode } from '../constants.js';
 import { ErrorCode } from '../errors/error-codes.js';
@@ -46,7 +46,7 @@ export function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolea
     try {
       decoded = codec.decode(frame);
     } catch {
-      return refuseFrame(socket, ErrorCode.INVALID_JSON, `The frame is not valid ${codec.name}.`, undefined);
+      return refuseFrame(socket, ErrorCode.DECODE_FAILED, `The frame is not valid ${codec.name}.`, undefined);
     }
   }
 
@@ -139,7 +139,17 @@ function dispatch(socket: SwitchboardSocket, handler: WsMessageHandler, message:
  */
 function subscribeReplies(socket: SwitchboardSocket, result: Observable<unknown>, reply: PendingReply | undefined): void {
   const subscriptions = (socket._subscriptions ??= new Set());
-  const subscription = result.subscribe({
+  // A synchronous Observable completes inside subscribe(), before the
+  // subscription is returned: `finished` tells the two cases apart.
+  let subscription: Subscription | undefined;
+  let finished = false;
+  const finish = (): void => {
+    finished = true;
+    if (subscription !== undefined) {
+      subscriptions.delete(subscription);
+    }
+  };
+  subscription = result.subscribe({
     next: (value) => {
       if (reply !== undefined && !reply.settled) {
         reply.resolve(value);
@@ -150,11 +160,11 @@ function subscribeReplies(socket: SwitchboardSocket, result: Observable<unknown>
     // Nest's proxy turns stream errors into exception handling and EMPTY, so
     // an error here escaped an application filter that rethrew.
     error: (error: unknown) => {
-      subscriptions.delete(subscription);
+      finish();
       onHandlerEscape(socket, error, reply, false);
     },
     complete: () => {
-      subscriptions.delete(subscription);
+      finish();
       if (reply !== undefined && !reply.settled) {
         if (reply.failed) {
           reply.rejectWithRecordedFailure();
@@ -164,7 +174,7 @@ function subscribeReplies(socket: SwitchboardSocket, result: Observable<unknown>
       }
     },
   });
-  if (!subscription.closed) {
+  if (!finished) {
     subscriptions.add(subscription);
   }
 }

@@ -7,7 +7,7 @@ import { CloseCode } from '../constants.js';
  */
 export const ErrorCode = {
   // Protocol: the client sent something the server cannot read.
-  INVALID_JSON: 'INVALID_JSON',
+  DECODE_FAILED: 'DECODE_FAILED',
   INVALID_MESSAGE: 'INVALID_MESSAGE',
   UNSUPPORTED_DATA: 'UNSUPPORTED_DATA',
   UNKNOWN_EVENT: 'UNKNOWN_EVENT',
@@ -55,7 +55,7 @@ export interface ErrorCodeInfo {
  */
 export const ERROR_CODES: readonly ErrorCodeInfo[] = [
   {
-    code: ErrorCode.INVALID_JSON,
+    code: ErrorCode.DECODE_FAILED,
     kind: 'protocol',
     closeCode: CloseCode.INVALID_PAYLOAD,
     description: 'The frame could not be decoded by the codec (malformed JSON, invalid MessagePack).',

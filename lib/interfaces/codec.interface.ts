@@ -2,7 +2,7 @@
  * Turns frames into values and values into frames. One codec serves a whole
  * gateway, in both directions; the default is {@link JsonCodec}.
  *
- * `decode` may throw: the adapter answers a throwing decode as `INVALID_JSON`
+ * `decode` may throw: the adapter answers a throwing decode as `DECODE_FAILED`
  * (the client sent something unreadable), and never logs it at error level.
  */
 export interface Codec {

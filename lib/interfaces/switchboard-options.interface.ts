@@ -3,7 +3,7 @@ import type { Codec } from './codec.interface.js';
 
 /**
  * What the adapter does with a frame it cannot dispatch because it is
- * unreadable (`INVALID_JSON`), not a protocol v1 message (`INVALID_MESSAGE`),
+ * unreadable (`DECODE_FAILED`), not a protocol v1 message (`INVALID_MESSAGE`),
  * or of the wrong kind (`UNSUPPORTED_DATA`).
  *
  * - `reply`: answer with an error ack when the message carried a readable

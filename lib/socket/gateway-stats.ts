@@ -3,7 +3,7 @@ export class GatewayStats {
   connectionsOpened = 0;
   connectionsClosed = 0;
   messagesReceived = 0;
-  /** Frames refused as INVALID_JSON, INVALID_MESSAGE or UNSUPPORTED_DATA. */
+  /** Frames refused as DECODE_FAILED, INVALID_MESSAGE or UNSUPPORTED_DATA. */
   invalidMessages = 0;
   unknownEvents = 0;
   /** Handlers that threw or rejected (including guard denials). */

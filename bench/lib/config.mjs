@@ -1,0 +1,69 @@
+// Benchmark parameters in one place. The full profile is what `npm run bench`
+// runs (about 10 minutes on 2 cores); BENCH_QUICK=1 (or --quick) is for
+// development only: one run, short windows, fewer idle connections, so its
+// numbers are not comparable with a full run.
+const argv = process.argv.slice(2);
+const quick = process.env.BENCH_QUICK === '1' || argv.includes('--quick');
+
+function intEnv(name, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') {
+    return fallback;
+  }
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  }
+  return value;
+}
+
+function listEnv(name, fallback) {
+  const raw = process.env[name];
+  return raw === undefined || raw === '' ? fallback : raw.split(',').map((item) => item.trim()).filter(Boolean);
+}
+
+export const config = {
+  quick,
+  runs: intEnv('BENCH_RUNS', quick ? 1 : 3),
+  /** Restrict to some targets (names from targets.mjs), e.g. BENCH_ONLY=raw-ws,switchboard. */
+  only: listEnv('BENCH_ONLY', []),
+  /** Restrict to some scenarios: echo, idle, churn. */
+  scenarios: listEnv('BENCH_SCENARIOS', ['echo', 'idle', 'churn']),
+  /** Client for the ws-protocol servers: 'lean' (load/clients/lean-ws.mjs) or 'ws' (the package), see lean-ws.mjs for why. */
+  wsClient: process.env.BENCH_WS_CLIENT === 'ws' ? 'ws' : 'lean',
+  /** The server gets core 0, the load generator core 1; nothing else of ours runs during a window. */
+  cores: { server: 0, load: 1 },
+  /**
+   * Other processes on our cores (a shared machine): wait for both cores to
+   * be under `quietPercent` busy before each measurement, and repeat an
+   * echo or churn measurement (up to `retries` times) when a core was more
+   * than `foreignLoadPoints` busier than our process on it.
+   */
+  quietPercent: 10,
+  foreignLoadPoints: 10,
+  retries: intEnv('BENCH_RETRIES', 2),
+  /** Soft fd limit asked for each child; capped to the hard limit (see processes.mjs). */
+  fdLimit: 65536,
+  echo: {
+    clients: intEnv('BENCH_ECHO_CLIENTS', 50),
+    inflight: intEnv('BENCH_ECHO_INFLIGHT', 10),
+    warmupMs: intEnv('BENCH_ECHO_WARMUP_MS', quick ? 1000 : 3000),
+    durationMs: intEnv('BENCH_ECHO_DURATION_MS', quick ? 3000 : 10000),
+  },
+  idle: {
+    counts: listEnv('BENCH_IDLE_COUNTS', quick ? ['1000', '2000'] : ['5000', '10000']).map(Number),
+    /** Connects in flight at once while ramping up (keeps the accept backlog from overflowing). */
+    concurrency: intEnv('BENCH_IDLE_CONCURRENCY', 100),
+    /** Connections opened and closed before the baseline, so one-time lazy initialisation is not counted per connection. */
+    warmupConnections: 200,
+    /** Pause after the last connect, so any deferred per-connection work has run before gc. */
+    settleMs: 500,
+  },
+  churn: {
+    parallel: intEnv('BENCH_CHURN_PARALLEL', 50),
+    warmupMs: intEnv('BENCH_CHURN_WARMUP_MS', quick ? 1000 : 2000),
+    durationMs: intEnv('BENCH_CHURN_DURATION_MS', quick ? 3000 : 8000),
+  },
+  /** The ratios to raw ws the issue asks for. */
+  targets: { echo: 0.9, heapPerConnection: 1.3, churn: 0.95 },
+};

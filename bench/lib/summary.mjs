@@ -1,0 +1,143 @@
+// Turns the per-run results into medians, same-run ratios to raw ws, and
+// warnings about anything that makes a number less trustworthy.
+import { config } from './config.mjs';
+import { foreignLoad } from './cpu.mjs';
+import { median, spreadPercent } from './stats.mjs';
+import { BASELINE } from './targets.mjs';
+
+/** Every number the report shows. `better` says which direction is good, for the ratio's reading. */
+export function metricDefinitions() {
+  const metrics = [
+    { key: 'echo.rate', scenario: 'echo', unit: 'msg/s', better: 'higher', get: (r) => r.messagesPerSecond },
+    { key: 'echo.p50', scenario: 'echo', unit: 'ms', better: 'lower', get: (r) => r.latencyMs.p50 },
+    { key: 'echo.p99', scenario: 'echo', unit: 'ms', better: 'lower', get: (r) => r.latencyMs.p99 },
+    { key: 'echo.serverMicros', scenario: 'echo', unit: 'µs', better: 'lower', get: (r) => r.serverCpuMicrosPerMessage },
+    { key: 'echo.serverCpu', scenario: 'echo', unit: '%', get: (r) => r.cpu.percent.server },
+    { key: 'echo.loadCpu', scenario: 'echo', unit: '%', get: (r) => r.cpu.percent.load },
+    { key: 'churn.rate', scenario: 'churn', unit: 'conn/s', better: 'higher', get: (r) => r.connectionsPerSecond },
+    { key: 'churn.serverMicros', scenario: 'churn', unit: 'µs', better: 'lower', get: (r) => r.serverCpuMicrosPerConnection },
+    { key: 'churn.serverCpu', scenario: 'churn', unit: '%', get: (r) => r.cpu.percent.server },
+    { key: 'churn.loadCpu', scenario: 'churn', unit: '%', get: (r) => r.cpu.percent.load },
+  ];
+  config.idle.counts.forEach((count, index) => {
+    const point = (r) => r.points[index];
+    metrics.push(
+      { key: `idle.${count}.heap`, scenario: 'idle', unit: 'B', better: 'lower', get: (r) => point(r).heapUsedPerConnection },
+      { key: `idle.${count}.rss`, scenario: 'idle', unit: 'B', better: 'lower', get: (r) => point(r).rssPerConnection },
+      { key: `idle.${count}.serverCpu`, scenario: 'idle', unit: '%', get: (r) => point(r).connect.cpu.percent.server },
+      { key: `idle.${count}.loadCpu`, scenario: 'idle', unit: '%', get: (r) => point(r).connect.cpu.percent.load },
+    );
+  });
+  return metrics;
+}
+
+/**
+ * `runs[i][targetName][scenario]` is one measurement. Ratios pair each
+ * target with raw ws of the same run, then take the median of those ratios,
+ * so slow drift of the machine between runs cancels out.
+ */
+export function summarize(runs, targets) {
+  const summary = {};
+  for (const target of targets) {
+    summary[target.name] = {};
+    for (const metric of metricDefinitions()) {
+      if (!target.scenarios.includes(metric.scenario)) {
+        continue;
+      }
+      const values = [];
+      const ratios = [];
+      for (const run of runs) {
+        const result = run[target.name]?.[metric.scenario];
+        const value = result === undefined || result.error ? null : safeGet(metric, result);
+        values.push(value);
+        const base = run[BASELINE]?.[metric.scenario];
+        const baseValue = base === undefined || base.error ? null : safeGet(metric, base);
+        ratios.push(value !== null && baseValue ? value / baseValue : null);
+      }
+      if (values.every((value) => value === null)) {
+        continue;
+      }
+      summary[target.name][metric.key] = {
+        median: median(values),
+        values,
+        ratio: median(ratios),
+        ratios,
+        spreadPercent: spreadPercent(values),
+      };
+    }
+  }
+  return summary;
+}
+
+function safeGet(metric, result) {
+  try {
+    const value = metric.get(result);
+    return Number.isFinite(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Plain-language warnings about saturation, foreign load, failures and variance. */
+export function collectWarnings(runs, targets, summary) {
+  const warnings = [];
+  const windows = [];
+  runs.forEach((run, index) => {
+    for (const target of targets) {
+      for (const [scenario, result] of Object.entries(run[target.name] ?? {})) {
+        const where = `run ${index + 1}, ${target.name}, ${scenario}`;
+        if (result.error) {
+          warnings.push(`${where}: failed: ${result.error.split('\n')[0]}`);
+          continue;
+        }
+        for (const attempt of result.attempts ?? []) {
+          if (!attempt.quiet.quiet) {
+            warnings.push(`${where}: the cores were still ${attempt.quiet.busiestPercent}% busy with other work after ${Math.round(attempt.quiet.waitedMs / 1000)} s of waiting; measured anyway.`);
+          }
+        }
+        if ((result.attempts?.length ?? 1) > 1) {
+          warnings.push(`${where}: measured ${result.attempts.length} times: other processes took CPU during the earlier windows (kept: the last).`);
+        }
+        if (scenario === 'idle') {
+          for (const point of result.points) {
+            windows.push({ where: `${where} (connecting ${point.connections})`, cpu: point.connect.cpu });
+            if (point.serverSawConnections !== point.connections) {
+              warnings.push(`${where}: the server saw ${point.serverSawConnections} connections, expected ${point.connections}.`);
+            }
+          }
+          continue;
+        }
+        windows.push({ where, cpu: result.cpu, saturationMatters: true });
+        if (result.unexpectedReplies > 0) {
+          warnings.push(`${where}: ${result.unexpectedReplies} of ${result.warmupRepliesChecked} warm-up replies were not the expected echo.`);
+        }
+        if (result.repliesMissingAfterDrain > 0) {
+          warnings.push(`${where}: ${result.repliesMissingAfterDrain} replies had not arrived 5 s after the window.`);
+        }
+        if (result.errors > 0) {
+          warnings.push(`${where}: ${result.errors} connect/close cycles failed (first: ${result.firstError}).`);
+        }
+      }
+    }
+  });
+
+  for (const { where, cpu, saturationMatters } of windows) {
+    if (saturationMatters && cpu.percent.load >= 90) {
+      warnings.push(`${where}: the load generator used ${cpu.percent.load}% of its core: this number may be limited by the client, not the server.`);
+    }
+    const foreign = foreignLoad(cpu, config.cores);
+    if (foreign.points > config.foreignLoadPoints) {
+      warnings.push(`${where}: core ${foreign.core} was ${foreign.points} points busier than our process on it: other processes competed for the CPU.`);
+    }
+  }
+
+  for (const [name, metrics] of Object.entries(summary)) {
+    for (const key of ['echo.rate', 'churn.rate', ...config.idle.counts.map((count) => `idle.${count}.heap`)]) {
+      const spread = metrics[key]?.spreadPercent;
+      if (spread !== null && spread !== undefined && spread > 10) {
+        warnings.push(`${name} ${key}: runs differ by ${spread.toFixed(0)}% (max - min over median).`);
+      }
+    }
+  }
+  return warnings;
+}

@@ -1,0 +1,159 @@
+// `npm run bench`: compares raw ws, Nest + WsAdapter, Nest + socket.io and
+// Nest + SwitchboardAdapter in one run, and writes bench/RESULTS.md plus the
+// raw per-run JSON under bench/.results/. See bench/README.md for the knobs.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join, relative } from 'node:path';
+import { config } from './lib/config.mjs';
+import { machineFacts, newestMtime } from './lib/machine.mjs';
+import { measureCarefully, usedPorts } from './lib/measure.mjs';
+import { fdLimitFor, killAllChildren, liveChildren, stillListening } from './lib/processes.mjs';
+import { renderReport } from './lib/report.mjs';
+import { collectWarnings, summarize } from './lib/summary.mjs';
+import { BASELINE, TARGETS } from './lib/targets.mjs';
+
+const BENCH = dirname(fileURLToPath(import.meta.url));
+const ROOT = dirname(BENCH);
+
+// Whatever happens, no child outlives the orchestrator.
+process.on('exit', killAllChildren);
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    killAllChildren();
+    process.exit(130);
+  });
+}
+
+async function main() {
+  const startedAt = Date.now();
+  ensureBuilt();
+  const targets = selectTargets();
+  const fdLimit = fdLimitFor(config.fdLimit);
+  const neededFds = Math.max(...config.idle.counts) + 100;
+  if (fdLimit < neededFds) {
+    throw new Error(`the fd limit can only be raised to ${fdLimit}, ${neededFds} are needed; lower BENCH_IDLE_COUNTS`);
+  }
+  const machine = machineFacts(ROOT);
+  const stamp = machine.date.replace(/[:.]/g, '-');
+  const resultsDir = join(BENCH, '.results', stamp);
+  mkdirSync(resultsDir, { recursive: true });
+
+  log(`${config.quick ? 'QUICK mode, ' : ''}${config.runs} run(s) × ${targets.length} targets; server on core ${config.cores.server}, load generator on core ${config.cores.load}; fd limit ${fdLimit}`);
+
+  const runs = [];
+  for (let run = 0; run < config.runs; run++) {
+    const results = {};
+    runs.push(results);
+    // Rotate the order each run, so drift (thermal, page cache, TIME_WAIT
+    // buildup) does not always hit the same target.
+    const order = targets.map((_, index) => targets[(index + run) % targets.length]);
+    for (const target of order) {
+      for (const scenario of target.scenarios) {
+        const label = `run ${run + 1}/${config.runs} ${target.name} ${scenario}`;
+        let result;
+        try {
+          result = await measureCarefully(target, scenario);
+        } catch (error) {
+          result = { error: error?.stack ?? String(error) };
+        }
+        (results[target.name] ??= {})[scenario] = result;
+        writeFileSync(join(resultsDir, `run${run + 1}-${target.name}-${scenario}.json`), JSON.stringify({ run: run + 1, target, scenario, result }, null, 2));
+        log(`${label}: ${describe(scenario, result)}`);
+      }
+    }
+  }
+
+  const summary = summarize(runs, targets);
+  const warnings = collectWarnings(runs, targets, summary);
+  const finishedAt = Date.now();
+  writeFileSync(join(resultsDir, 'summary.json'), JSON.stringify({ machine, fdLimit, config, summary, warnings }, null, 2));
+  const report = renderReport({
+    machine,
+    fdLimit,
+    runs,
+    targets,
+    summary,
+    warnings,
+    startedAt,
+    finishedAt,
+    resultsDir: relative(ROOT, resultsDir),
+  });
+  writeFileSync(join(BENCH, 'RESULTS.md'), report);
+  log(`wrote bench/RESULTS.md and ${relative(ROOT, resultsDir)}/ in ${((finishedAt - startedAt) / 60000).toFixed(1)} min`);
+  for (const warning of warnings) {
+    log(`warning: ${warning}`);
+  }
+  // Every child was stopped after its measurement; check that nothing of ours is left.
+  if (liveChildren().length > 0) {
+    throw new Error(`children still running: ${liveChildren().join(', ')}`);
+  }
+  const listening = stillListening(usedPorts);
+  if (listening.length > 0) {
+    throw new Error(`ports still listening: ${listening.join(', ')}`);
+  }
+  log(`all ${usedPorts.length} server processes stopped, none of their ports is listening`);
+}
+
+/** The switchboard server imports the built package; build it when there is nothing to import. */
+function ensureBuilt() {
+  const entry = join(ROOT, 'dist', 'esm', 'index.js');
+  if (!existsSync(entry) || process.env.BENCH_BUILD === '1') {
+    log('building nestjs-switchboard (npm run build)');
+    execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  } else if (newestMtime(join(ROOT, 'lib')) > statSync(entry).mtimeMs) {
+    log('warning: lib/ changed after dist/ was built; the switchboard numbers are for the old build (BENCH_BUILD=1 rebuilds)');
+  }
+}
+
+function selectTargets() {
+  const only = new Set(config.only);
+  const targets = TARGETS.filter((target) => only.size === 0 || only.has(target.name) || target.name === BASELINE)
+    .map((target) => ({ ...target, scenarios: target.scenarios.filter((scenario) => config.scenarios.includes(scenario)) }))
+    .filter((target) => target.scenarios.length > 0);
+  if (targets.length === 0) {
+    throw new Error('no target left to run: check BENCH_ONLY and BENCH_SCENARIOS');
+  }
+  return targets;
+}
+
+function describe(scenario, result) {
+  if (result.error) {
+    return `FAILED ${result.error.split('\n')[0]}`;
+  }
+  const cpu = (window) => `cpu server ${Math.round(window.percent.server)}% load ${Math.round(window.percent.load)}%`;
+  switch (scenario) {
+    case 'echo':
+      return `${retried(result)}${Math.round(result.messagesPerSecond)} msg/s p50 ${result.latencyMs.p50.toFixed(2)} ms p99 ${result.latencyMs.p99.toFixed(2)} ms, ${cpu(result.cpu)}`;
+    case 'churn':
+      return `${retried(result)}${Math.round(result.connectionsPerSecond)} conn/s${result.errors ? ` (${result.errors} errors)` : ''}, ${cpu(result.cpu)}`;
+    case 'idle':
+      return result.points
+        .map((point) => `${point.connections}: heap ${Math.round(point.heapUsedPerConnection)} B/conn rss ${Math.round(point.rssPerConnection)} B/conn`)
+        .join(', ');
+    default:
+      return JSON.stringify(result);
+  }
+}
+
+function retried(result) {
+  const attempts = result.attempts ?? [];
+  const waited = attempts.reduce((sum, attempt) => sum + attempt.quiet.waitedMs, 0);
+  const notes = [];
+  if (attempts.length > 1) {
+    notes.push(`attempt ${attempts.length}, earlier ones had other load on core ${attempts[0].foreign.core}`);
+  }
+  if (waited > 1000) {
+    notes.push(`waited ${Math.round(waited / 1000)} s for quiet cores`);
+  }
+  return notes.length === 0 ? '' : `(${notes.join('; ')}) `;
+}
+
+function log(message) {
+  console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
