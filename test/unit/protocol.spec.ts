@@ -120,3 +120,14 @@ describe('JsonCodec', () => {
     expect(new JsonCodec({ acceptBinary: true }).acceptsBothKinds).toBe(true);
   });
 });
+
+describe('README', () => {
+  it('prints the error code table exactly as ERROR_CODES has it', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    for (const entry of ERROR_CODES) {
+      const row = `| \`${entry.code}\` | ${entry.kind} | ${entry.closeCode ?? ''} | ${entry.httpStatus ?? ''} | ${entry.description} |`;
+      expect(readme).toContain(row);
+    }
+  });
+});

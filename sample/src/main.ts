@@ -1,0 +1,23 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { SwitchboardAdapter } from 'nestjs-switchboard';
+import { AppModule } from './app.module.js';
+
+async function bootstrap(): Promise<void> {
+  const app = await NestFactory.create(AppModule);
+  // The one line that replaces `new WsAdapter(app)` from @nestjs/platform-ws.
+  app.useWebSocketAdapter(
+    new SwitchboardAdapter(app, {
+      invalidMessage: 'reply', // malformed frames get an `exception` event (or an error ack)
+      unknownEvent: 'reply', // so do unknown events
+      maxPayload: 64 * 1024, // bytes; larger frames close with 1009
+    }),
+  );
+  app.enableShutdownHooks(); // SIGTERM / SIGINT close every client with 1001
+  const port = Number(process.env.PORT ?? 3000);
+  await app.listen(port);
+  new Logger('Sample').log(`Chat gateway: ws://localhost:${port}/chat/<room>?nick=<name>  (try {"event":"say","data":{"text":"hi"},"id":1})`);
+}
+
+void bootstrap();
