@@ -1,7 +1,20 @@
 export { SwitchboardAdapter } from './adapter/switchboard.adapter.js';
 export { SwitchboardServer } from './socket/switchboard-server.js';
 export { SwitchboardSocket, type SocketData } from './socket/switchboard-socket.js';
-export { GatewayStats } from './socket/gateway-stats.js';
+export { GatewayStats, type GatewayStatsSnapshot } from './socket/gateway-stats.js';
+export { BroadcastOperator, type BroadcastTarget, type ClientRef, type RoomTarget } from './broadcast/broadcast-operator.js';
+export { RoomRegistry } from './rooms/room-registry.js';
+export type { RoomLifecycleListener } from './rooms/room-lifecycle.interface.js';
+export type { BroadcastPacket, Broker, BrokerNode } from './broker/broker.interface.js';
+export { InMemoryBroker, InMemoryBus } from './broker/in-memory.broker.js';
+export { SwitchboardHub } from './hub/switchboard-hub.js';
+export { Broadcaster } from './module/broadcaster.js';
+export {
+  SwitchboardModule,
+  SWITCHBOARD_OPTIONS,
+  type SwitchboardModuleAsyncOptions,
+  type SwitchboardModuleOptions,
+} from './module/switchboard.module.js';
 export { JsonCodec, type JsonCodecOptions } from './protocol/json.codec.js';
 export { createMessagePackCodec } from './protocol/message-pack.codec.js';
 export { CloseCode, EXCEPTION_EVENT, DEFAULT_MAX_PAYLOAD } from './constants.js';

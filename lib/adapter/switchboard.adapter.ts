@@ -15,6 +15,9 @@ import type {
   SwitchboardAdapterOptions,
   SwitchboardGatewayOptions,
 } from '../interfaces/switchboard-options.interface.js';
+import { SwitchboardHub } from '../hub/switchboard-hub.js';
+import { rejectPendingRequests } from '../requests/client-requests.js';
+import type { GatewayStatsSnapshot } from '../socket/gateway-stats.js';
 import { SwitchboardServer } from '../socket/switchboard-server.js';
 import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
 import { closeClients } from './close-clients.js';
@@ -44,11 +47,20 @@ export class SwitchboardAdapter extends AbstractWsAdapter {
   private readonly behaviour: ResolvedGatewayBehaviour;
   private readonly routers = new Map<number, UpgradeRouter>();
   private readonly servers = new Set<SwitchboardServer>();
+  /** Rooms, broadcasting and the broker; the module's when imported, else our own. */
+  readonly hub: SwitchboardHub;
+  private readonly ownsHub: boolean;
 
   constructor(appOrHttpServer?: object, options: SwitchboardAdapterOptions = {}) {
     super(appOrHttpServer);
     this.behaviour = resolveAdapterOptions(options);
     installNestExceptionBridge();
+    const provided = findProvidedHub(appOrHttpServer);
+    this.hub = provided ?? new SwitchboardHub();
+    this.ownsHub = provided === undefined;
+    if (this.ownsHub) {
+      void this.hub.start();
+    }
   }
 
   override create(port: number, options: SwitchboardGatewayOptions = {}): SwitchboardServer {
@@ -64,10 +76,11 @@ export class SwitchboardAdapter extends AbstractWsAdapter {
       return server as SwitchboardServer;
     }
     const { behaviour, wsOptions } = splitGatewayOptions(this.behaviour, rest);
-    const gateway = new SwitchboardServer(normalizePath(path), behaviour, wsOptions);
+    const gateway = new SwitchboardServer(normalizePath(path), behaviour, wsOptions, this.hub);
     gateway.on('error', (error: Error) => logger.error(error.message, error.stack));
     this.routerFor(port).add(gateway);
     this.servers.add(gateway);
+    this.hub.register(gateway);
     return gateway;
   }
 
@@ -118,6 +131,7 @@ export class SwitchboardAdapter extends AbstractWsAdapter {
       router.remove(server);
     }
     this.servers.delete(server);
+    this.hub.unregister(server);
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
@@ -133,6 +147,14 @@ export class SwitchboardAdapter extends AbstractWsAdapter {
     }
     this.routers.clear();
     await Promise.all(closing);
+    if (this.ownsHub) {
+      await this.hub.stop();
+    }
+  }
+
+  /** Counters of every gateway this adapter serves. */
+  getStats(): GatewayStatsSnapshot[] {
+    return [...this.servers].map((server) => server.getStats());
   }
 
   /**
@@ -203,6 +225,7 @@ function acceptSocket(socket: SwitchboardSocket, server: SwitchboardServer, hand
   socket._gateway = server;
   socket._handshake = handshake;
   server.stats.connectionsOpened++;
+  server.track(socket);
   socket.on('error', onSocketError);
   socket.on('close', onSocketClose);
 }
@@ -220,12 +243,32 @@ function onSocketError(this: WebSocket, error: Error & { code?: string }): void 
 
 function onSocketClose(this: WebSocket): void {
   const socket = this as SwitchboardSocket;
-  socket._gateway!.stats.connectionsClosed++;
+  const gateway = socket._gateway!;
+  gateway.stats.connectionsClosed++;
+  gateway.untrack(socket);
+  rejectPendingRequests(socket);
   const subscriptions = socket._subscriptions;
   if (subscriptions !== undefined) {
     socket._subscriptions = undefined;
     for (const subscription of subscriptions) {
       subscription.unsubscribe();
     }
+  }
+  // Nest's handleDisconnect runs in a later 'close' listener; leaving the
+  // rooms one microtask later lets it still read `client.rooms`.
+  queueMicrotask(() => gateway.rooms.leaveAll(socket));
+}
+
+/** The hub `SwitchboardModule` provides, when the adapter is built with the application. */
+function findProvidedHub(appOrHttpServer: object | undefined): SwitchboardHub | undefined {
+  const app = appOrHttpServer as { get?: (token: unknown, options: { strict: boolean }) => unknown } | undefined;
+  if (typeof app?.get !== 'function') {
+    return undefined;
+  }
+  try {
+    const hub = app.get(SwitchboardHub, { strict: false });
+    return hub instanceof SwitchboardHub ? hub : undefined;
+  } catch {
+    return undefined; // The module is not imported.
   }
 }

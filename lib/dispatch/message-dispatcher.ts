@@ -4,7 +4,8 @@ import type { RawData, WebSocket } from 'ws';
 import { CloseCode } from '../constants.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import type { ErrorBody, InboundMessage, MessageId } from '../interfaces/envelope.interface.js';
-import { ProtocolViolation, readInboundMessage } from '../protocol/inbound-message.js';
+import { ClientAck, ProtocolViolation, readInboundMessage } from '../protocol/inbound-message.js';
+import { settleClientAck } from '../requests/client-requests.js';
 import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
 import { sendFailure, sendValue } from './outbound.js';
 import { PendingReply } from './pending-reply.js';
@@ -53,6 +54,9 @@ export function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolea
   const message = readInboundMessage(decoded);
   if (message instanceof ProtocolViolation) {
     return refuseFrame(socket, message.code, message.message, message.id);
+  }
+  if (message instanceof ClientAck) {
+    return settleClientAck(socket, message.id, message.status, message.data, message.error);
   }
   const index = socket._routes?.get(message.event);
   if (index === undefined) {

@@ -21,6 +21,12 @@ export const ErrorCode = {
   VALIDATION_FAILED: 'VALIDATION_FAILED',
   RATE_LIMITED: 'RATE_LIMITED',
   INTERNAL: 'INTERNAL',
+  // Server-to-client requests and broadcasting.
+  REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
+  REQUEST_REJECTED: 'REQUEST_REJECTED',
+  DISCONNECTED: 'DISCONNECTED',
+  INVALID_ROOM: 'INVALID_ROOM',
+  UNKNOWN_GATEWAY: 'UNKNOWN_GATEWAY',
   // Connection lifecycle.
   SERVER_SHUTTING_DOWN: 'SERVER_SHUTTING_DOWN',
   SERVER_NOT_READY: 'SERVER_NOT_READY',
@@ -37,7 +43,7 @@ export const ErrorCode = {
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** Where a code shows up. */
-export type ErrorCodeKind = 'protocol' | 'handler' | 'connection' | 'setup';
+export type ErrorCodeKind = 'protocol' | 'handler' | 'request' | 'connection' | 'setup';
 
 export interface ErrorCodeInfo {
   readonly code: ErrorCode;
@@ -117,6 +123,27 @@ export const ERROR_CODES: readonly ErrorCodeInfo[] = [
     kind: 'handler',
     closeCode: CloseCode.INTERNAL_ERROR,
     description: 'Any other error. The client gets a generic message; the server logs the error with its stack.',
+  },
+  {
+    code: ErrorCode.REQUEST_TIMEOUT,
+    kind: 'request',
+    description: '`client.request()` got no ack within its timeout.',
+  },
+  {
+    code: ErrorCode.REQUEST_REJECTED,
+    kind: 'request',
+    description: "The client acked a `client.request()` with `status: \"error\"`; the client's error body is in `details`.",
+  },
+  {
+    code: ErrorCode.DISCONNECTED,
+    kind: 'request',
+    description: 'The client closed (or was not open) before it acked a `client.request()`.',
+  },
+  { code: ErrorCode.INVALID_ROOM, kind: 'request', description: 'A room name that is not a non-empty string (thrown by `join`, `leave`, `to`).' },
+  {
+    code: ErrorCode.UNKNOWN_GATEWAY,
+    kind: 'setup',
+    description: 'The broadcaster was asked for a gateway it cannot find, or could not choose between several.',
   },
   {
     code: ErrorCode.SERVER_SHUTTING_DOWN,

@@ -12,6 +12,16 @@ export class ProtocolViolation {
   ) {}
 }
 
+/** A client's answer to a server-to-client request: `{ id, status, data | error }`. */
+export class ClientAck {
+  constructor(
+    readonly id: MessageId,
+    readonly status: 'ok' | 'error',
+    readonly data: unknown,
+    readonly error: unknown,
+  ) {}
+}
+
 const SHAPE_HINT = 'expected {"event": string, "data"?: any, "id"?: string | number}';
 
 export function isMessageId(value: unknown): value is MessageId {
@@ -20,14 +30,15 @@ export function isMessageId(value: unknown): value is MessageId {
 
 /**
  * Checks the shape of a decoded frame without copying it: the decoded
- * object itself becomes the message. Returns a {@link ProtocolViolation}
- * when the shape is wrong.
+ * object itself becomes the message. A frame with an `id` and a `status`
+ * but no `event` is the client's ack of a server request. Returns a
+ * {@link ProtocolViolation} when the shape is wrong.
  */
-export function readInboundMessage(value: unknown): InboundMessage | ProtocolViolation {
+export function readInboundMessage(value: unknown): InboundMessage | ClientAck | ProtocolViolation {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return new ProtocolViolation(ErrorCode.INVALID_MESSAGE, `The message is not an object; ${SHAPE_HINT}.`, undefined);
   }
-  const candidate = value as { event?: unknown; id?: unknown };
+  const candidate = value as { event?: unknown; id?: unknown; status?: unknown; data?: unknown; error?: unknown };
   const id = candidate.id;
   if (id !== undefined && !isMessageId(id)) {
     return new ProtocolViolation(
@@ -37,6 +48,9 @@ export function readInboundMessage(value: unknown): InboundMessage | ProtocolVio
     );
   }
   const event = candidate.event;
+  if (event === undefined && id !== undefined && (candidate.status === 'ok' || candidate.status === 'error')) {
+    return new ClientAck(id, candidate.status, candidate.data, candidate.error);
+  }
   if (typeof event !== 'string' || event.length === 0) {
     return new ProtocolViolation(ErrorCode.INVALID_MESSAGE, `The message has no event name; ${SHAPE_HINT}.`, id);
   }

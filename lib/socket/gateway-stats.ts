@@ -10,4 +10,22 @@ export class GatewayStats {
   handlerErrors = 0;
   /** Socket-level errors `ws` reported (bad frames, oversized frames). */
   socketErrors = 0;
+  /** Broadcasts that reached this gateway (local or from other nodes). */
+  broadcasts = 0;
+  /** Frames written by broadcasts. */
+  deliveries = 0;
+  /** Broadcast recipients skipped because their socket was no longer open. */
+  skippedDeliveries = 0;
+  /** Server-to-client requests sent, and how they ended. */
+  requestsSent = 0;
+  requestsTimedOut = 0;
+  /** Client acks for requests that had already ended (late or unknown ids). */
+  strayAcks = 0;
+}
+
+/** A point-in-time view of one gateway. */
+export interface GatewayStatsSnapshot extends Readonly<GatewayStats> {
+  readonly path: string;
+  readonly connections: number;
+  readonly rooms: number;
 }

@@ -1,20 +1,37 @@
 import type { WsMessageHandler } from '@nestjs/common';
 import type { ServerOptions } from 'ws';
 import { WebSocketServer } from 'ws';
+import { BroadcastOperator, type ClientRef, type RoomTarget } from '../broadcast/broadcast-operator.js';
+import type { PreparedFrame } from '../broadcast/prepared-frame.js';
+import type { BroadcastPacket } from '../broker/broker.interface.js';
+import type { SwitchboardHub } from '../hub/switchboard-hub.js';
 import type { ResolvedGatewayBehaviour } from '../interfaces/switchboard-options.interface.js';
-import { GatewayStats } from './gateway-stats.js';
+import type { RoomLifecycleListener } from '../rooms/room-lifecycle.interface.js';
+import { RoomRegistry } from '../rooms/room-registry.js';
+import { GatewayStats, type GatewayStatsSnapshot } from './gateway-stats.js';
 import { SwitchboardSocket } from './switchboard-socket.js';
+
+/**
+ * Events `ws` and Node emit on a server. `server.emit` with any other name
+ * broadcasts to every client, where platform-ws's `server.emit` silently did
+ * nothing.
+ */
+const SERVER_EVENTS: ReadonlySet<string> = new Set(['connection', 'error', 'headers', 'close', 'listening', 'wsClientError', 'newListener', 'removeListener']);
 
 /**
  * One gateway's server: a `ws` WebSocketServer in `noServer` mode (the
  * adapter's upgrade router hands it the sockets of its path), plus the
- * gateway's resolved behaviour and counters. This is what `afterInit(server)`
- * and `@WebSocketServer()` receive.
+ * gateway's rooms, broadcasting, resolved behaviour and counters. This is
+ * what `afterInit(server)` and `@WebSocketServer()` receive.
  */
-export class SwitchboardServer extends WebSocketServer<typeof SwitchboardSocket> {
+export class SwitchboardServer extends WebSocketServer<typeof SwitchboardSocket> implements RoomLifecycleListener {
   readonly stats = new GatewayStats();
+  /** The gateway's rooms (scoped to its path). */
+  readonly rooms: RoomRegistry = new RoomRegistry(this);
   /** Set by `close()`: new upgrades to this path get HTTP 503. */
   closing = false;
+  /** Every open socket of this gateway by id (independent of `clientTracking`). */
+  private readonly socketsById = new Map<string, SwitchboardSocket>();
   /**
    * Dispatch tables built from the handler lists Nest binds; every socket
    * of the gateway shares one, so a connection stores only a reference.
@@ -22,13 +39,199 @@ export class SwitchboardServer extends WebSocketServer<typeof SwitchboardSocket>
   private readonly dispatchTables: Array<{ events: readonly unknown[]; routes: ReadonlyMap<string, number> }> = [];
 
   constructor(
-    /** The gateway path as declared (`/rooms/:room`), or `/`. */
+    /** The gateway path as declared, normalised (`/rooms/:room`, `/`). */
     readonly route: string,
     readonly behaviour: ResolvedGatewayBehaviour,
     wsOptions: ServerOptions,
+    /** @internal */
+    readonly hub: SwitchboardHub,
   ) {
     super({ ...wsOptions, noServer: true, WebSocket: SwitchboardSocket, maxPayload: behaviour.maxPayload });
   }
+
+  // --- Broadcasting: each call returns a new immutable operator. -----------
+
+  /** Every client of this gateway path, on every node. */
+  get broadcast(): BroadcastOperator {
+    return this.hub.operator(this.route, this.behaviour.codec);
+  }
+
+  to(rooms: RoomTarget): BroadcastOperator {
+    return this.broadcast.to(rooms);
+  }
+
+  in(rooms: RoomTarget): BroadcastOperator {
+    return this.broadcast.to(rooms);
+  }
+
+  toClient(clients: ClientRef | readonly ClientRef[]): BroadcastOperator {
+    return this.broadcast.toClient(clients);
+  }
+
+  except(excluded: RoomTarget | { readonly id: string } | readonly { readonly id: string }[]): BroadcastOperator {
+    return this.broadcast.except(excluded);
+  }
+
+  exceptClient(clients: ClientRef | readonly ClientRef[]): BroadcastOperator {
+    return this.broadcast.exceptClient(clients);
+  }
+
+  compress(compress = true): BroadcastOperator {
+    return this.broadcast.compress(compress);
+  }
+
+  get local(): BroadcastOperator {
+    return this.broadcast.local;
+  }
+
+  /**
+   * `server.emit('news', data)` sends to every client of the gateway. The
+   * names `ws` and Node use for server events (`connection`, `error`,
+   * `headers`, `close`, `listening`, `wsClientError`, `newListener`,
+   * `removeListener`) keep their EventEmitter meaning.
+   */
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (typeof event !== 'string' || SERVER_EVENTS.has(event)) {
+      return super.emit(event, ...args);
+    }
+    this.broadcast.emit(event, args[0]);
+    return true;
+  }
+
+  // --- Introspection. -------------------------------------------------------
+
+  /** A connected client of this gateway, in this process. */
+  clientById(id: string): SwitchboardSocket | undefined {
+    return this.socketsById.get(id);
+  }
+
+  /** Local members of a room. */
+  membersOf(room: string): SwitchboardSocket[] {
+    return [...(this.rooms.membersOf(room) ?? [])];
+  }
+
+  /** Rooms of a client. */
+  roomsOf(client: SwitchboardSocket): ReadonlySet<string> {
+    return this.rooms.roomsOf(client);
+  }
+
+  /** Names of the rooms that have members here. */
+  roomNames(): string[] {
+    return [...this.rooms.names()];
+  }
+
+  get connectionCount(): number {
+    return this.socketsById.size;
+  }
+
+  getStats(): GatewayStatsSnapshot {
+    return { ...this.stats, path: this.route, connections: this.socketsById.size, rooms: this.rooms.size };
+  }
+
+  // --- Internal wiring. -----------------------------------------------------
+
+  /** @internal */
+  track(socket: SwitchboardSocket): void {
+    this.socketsById.set(socket.id, socket);
+  }
+
+  /** @internal */
+  untrack(socket: SwitchboardSocket): void {
+    this.socketsById.delete(socket.id);
+  }
+
+  /** @internal Writes a prepared broadcast to every local recipient; returns how many. */
+  deliver(prepared: PreparedFrame): number {
+    this.stats.broadcasts++;
+    let delivered = 0;
+    this.forEachRecipient(prepared.packet, (socket) => {
+      if (prepared.writeTo(socket)) {
+        delivered++;
+      } else {
+        this.stats.skippedDeliveries++;
+      }
+    });
+    this.stats.deliveries += delivered;
+    return delivered;
+  }
+
+  /**
+   * @internal Visits each local socket a packet targets, once, whatever the
+   * overlap of its rooms and client ids, minus the excluded rooms and clients.
+   */
+  forEachRecipient(packet: Omit<BroadcastPacket, 'frame'>, visit: (socket: SwitchboardSocket) => void): void {
+    const excluded = this.excludedBy(packet);
+    const { rooms, clientIds } = packet;
+    if (rooms === undefined && clientIds === undefined) {
+      for (const socket of this.socketsById.values()) {
+        if (excluded === undefined || !excluded.has(socket)) {
+          visit(socket);
+        }
+      }
+      return;
+    }
+    if (clientIds === undefined && rooms !== undefined && rooms.length === 1) {
+      // One room: its member set has no duplicates, no need to track them.
+      for (const socket of this.rooms.membersOf(rooms[0]) ?? []) {
+        if (excluded === undefined || !excluded.has(socket)) {
+          visit(socket);
+        }
+      }
+      return;
+    }
+    const seen = new Set<SwitchboardSocket>(excluded);
+    for (const room of rooms ?? []) {
+      for (const socket of this.rooms.membersOf(room) ?? []) {
+        if (!seen.has(socket)) {
+          seen.add(socket);
+          visit(socket);
+        }
+      }
+    }
+    for (const id of clientIds ?? []) {
+      const socket = this.socketsById.get(id);
+      if (socket !== undefined && !seen.has(socket)) {
+        seen.add(socket);
+        visit(socket);
+      }
+    }
+  }
+
+  private excludedBy(packet: Omit<BroadcastPacket, 'frame'>): Set<SwitchboardSocket> | undefined {
+    const { exceptRooms, exceptClientIds } = packet;
+    if (exceptRooms === undefined && exceptClientIds === undefined) {
+      return undefined;
+    }
+    const excluded = new Set<SwitchboardSocket>();
+    for (const room of exceptRooms ?? []) {
+      for (const socket of this.rooms.membersOf(room) ?? []) {
+        excluded.add(socket);
+      }
+    }
+    for (const id of exceptClientIds ?? []) {
+      const socket = this.socketsById.get(id);
+      if (socket !== undefined) {
+        excluded.add(socket);
+      }
+    }
+    return excluded;
+  }
+
+  /** @internal RoomLifecycleListener: rooms drive the broker's subscriptions. */
+  roomCreated(room: string): void {
+    this.hub.roomCreated(this.route, room);
+  }
+
+  /** @internal */
+  roomDeleted(room: string): void {
+    this.hub.roomDeleted(this.route, room);
+  }
+
+  /** @internal */
+  joined(): void {}
+
+  /** @internal */
+  left(): void {}
 
   /**
    * @internal Returns the shared event-to-index table for a handler list.

@@ -4,6 +4,10 @@ import type { WsMessageHandler } from '@nestjs/common';
 import type { Subscription } from 'rxjs';
 import { WebSocket } from 'ws';
 import type { Handshake, PathParams, QueryParams } from '../interfaces/handshake.interface.js';
+import type { BroadcastOperator, RoomTarget } from '../broadcast/broadcast-operator.js';
+import { ErrorCode } from '../errors/error-codes.js';
+import { SwitchboardError } from '../errors/switchboard.error.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, requestClient, type PendingRequest } from '../requests/client-requests.js';
 import type { SwitchboardServer } from './switchboard-server.js';
 
 /** The per-connection data object users fill in; `client.data` by default. */
@@ -35,6 +39,12 @@ export class SwitchboardSocket<TData extends object = SocketData> extends WebSoc
   _subscriptions: Set<Subscription> | undefined = undefined;
   /** @internal Messages whose handlers have not finished. */
   _inflight = 0;
+  /** @internal The rooms this socket is in; created on the first join. */
+  _rooms: Set<string> | undefined = undefined;
+  /** @internal Last id used for a server-to-client request. */
+  _requestSeq = 0;
+  /** @internal Server-to-client requests awaiting an ack; created on first use. */
+  _pendingRequests: Map<number, PendingRequest> | undefined = undefined;
   private _data: TData | undefined = undefined;
 
   /**
@@ -76,5 +86,63 @@ export class SwitchboardSocket<TData extends object = SocketData> extends WebSoc
 
   get remoteAddress(): string | undefined {
     return this.handshake.remoteAddress;
+  }
+
+  // --- Rooms. ---------------------------------------------------------------
+
+  /** Joins one room or several. Joining a room twice is a no-op. */
+  join(rooms: string | readonly string[]): void {
+    const gateway = this.gatewayOrThrow();
+    for (const room of typeof rooms === 'string' ? [rooms] : rooms) {
+      assertRoomName(room);
+      gateway.rooms.join(this as SwitchboardSocket, room);
+    }
+  }
+
+  /** Leaves a room (a no-op if not in it). A closed socket leaves all its rooms. */
+  leave(room: string): void {
+    assertRoomName(room);
+    this._gateway?.rooms.leave(this as SwitchboardSocket, room);
+  }
+
+  /** The rooms this client is in, read-only. */
+  get rooms(): ReadonlySet<string> {
+    return this._rooms ?? NO_ROOMS;
+  }
+
+  /** Members of these rooms except this client: `client.to('lobby').emit('typing', nick)`. */
+  to(rooms: RoomTarget): BroadcastOperator {
+    return this.gatewayOrThrow().to(rooms).exceptClient(this.id);
+  }
+
+  /** Every client of the gateway except this one. */
+  get broadcast(): BroadcastOperator {
+    return this.gatewayOrThrow().broadcast.exceptClient(this.id);
+  }
+
+  // --- Server-to-client requests. -------------------------------------------
+
+  /**
+   * Sends `{ event, data, id }` and resolves with the `data` of the client's
+   * ack. Rejects with a `SwitchboardError` coded `REQUEST_TIMEOUT`,
+   * `DISCONNECTED` or `REQUEST_REJECTED`.
+   */
+  request<T = unknown>(event: string, data?: unknown, options: { timeout?: number } = {}): Promise<T> {
+    return requestClient(this as SwitchboardSocket, event, data, options.timeout ?? DEFAULT_REQUEST_TIMEOUT_MS) as Promise<T>;
+  }
+
+  private gatewayOrThrow(): SwitchboardServer {
+    if (this._gateway === undefined) {
+      throw new SwitchboardError(ErrorCode.UNKNOWN_GATEWAY, 'This socket is not attached to a gateway yet.');
+    }
+    return this._gateway;
+  }
+}
+
+const NO_ROOMS: ReadonlySet<string> = new Set<string>();
+
+function assertRoomName(room: unknown): asserts room is string {
+  if (typeof room !== 'string' || room.length === 0) {
+    throw new SwitchboardError(ErrorCode.INVALID_ROOM, 'A room name must be a non-empty string.');
   }
 }

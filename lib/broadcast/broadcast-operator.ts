@@ -1,0 +1,147 @@
+import { ErrorCode } from '../errors/error-codes.js';
+import { SwitchboardError } from '../errors/switchboard.error.js';
+import type { BroadcastPacket } from '../broker/broker.interface.js';
+import type { Codec } from '../interfaces/codec.interface.js';
+import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
+
+/** A room name, or several. */
+export type RoomTarget = string | readonly string[];
+
+/** A client, by socket or by id. */
+export type ClientRef = string | { readonly id: string };
+
+/** Where an operator sends: one gateway path, in this process and (unless local) beyond. */
+export interface BroadcastTarget {
+  readonly gateway: string;
+  readonly codec: Codec;
+  /** Delivers to local sockets and, unless `local`, publishes to the other nodes. Returns local deliveries. */
+  publish(packet: BroadcastPacket, local: boolean): number;
+  /** Local sockets the packet's targeting selects, without sending. */
+  select(packet: Omit<BroadcastPacket, 'frame'>): SwitchboardSocket[];
+}
+
+interface Targeting {
+  readonly rooms?: readonly string[];
+  readonly clientIds?: readonly string[];
+  readonly exceptRooms?: readonly string[];
+  readonly exceptClientIds?: readonly string[];
+  readonly compress: boolean;
+  readonly local: boolean;
+}
+
+const EVERYONE: Targeting = { compress: false, local: false };
+
+/**
+ * Immutable targeting for a broadcast: every method returns a new operator,
+ * so a shared `server` can never be left half-configured between calls.
+ *
+ * ```ts
+ * server.to('lobby').except(client).emit('message', body);
+ * server.to(['a', 'b']).emit('tick', n);        // once per client, even in both rooms
+ * server.toClient(id).emit('private', body);
+ * ```
+ */
+export class BroadcastOperator {
+  constructor(
+    private readonly target: BroadcastTarget,
+    private readonly targeting: Targeting = EVERYONE,
+  ) {}
+
+  /** Adds rooms to the recipients. With no `to`/`toClient`, a broadcast goes to every client. */
+  to(rooms: RoomTarget): BroadcastOperator {
+    return this.with({ rooms: union(this.targeting.rooms, roomList(rooms)) });
+  }
+
+  /** Alias of {@link to}, as in socket.io. */
+  in(rooms: RoomTarget): BroadcastOperator {
+    return this.to(rooms);
+  }
+
+  /** Adds clients (sockets or ids) to the recipients. */
+  toClient(clients: ClientRef | readonly ClientRef[]): BroadcastOperator {
+    return this.with({ clientIds: union(this.targeting.clientIds, clientIdList(clients)) });
+  }
+
+  /** Skips members of these rooms (strings), or these clients (sockets). */
+  except(excluded: RoomTarget | { readonly id: string } | readonly { readonly id: string }[]): BroadcastOperator {
+    if (typeof excluded === 'string' || (Array.isArray(excluded) && excluded.every((item) => typeof item === 'string'))) {
+      return this.with({ exceptRooms: union(this.targeting.exceptRooms, roomList(excluded as RoomTarget)) });
+    }
+    return this.exceptClient(excluded as { readonly id: string } | readonly { readonly id: string }[]);
+  }
+
+  /** Skips these clients, by socket or id. */
+  exceptClient(clients: ClientRef | readonly ClientRef[]): BroadcastOperator {
+    return this.with({ exceptClientIds: union(this.targeting.exceptClientIds, clientIdList(clients)) });
+  }
+
+  /** Asks for permessage-deflate where clients negotiated it (off by default for broadcasts). */
+  compress(compress = true): BroadcastOperator {
+    return this.with({ compress });
+  }
+
+  /** Delivers in this process only; the broker is not used. */
+  get local(): BroadcastOperator {
+    return this.with({ local: true });
+  }
+
+  /**
+   * Encodes `{ event, data }` once and writes the same bytes to every
+   * recipient; returns how many local clients it was written to.
+   */
+  emit(event: string, data?: unknown): number {
+    if (typeof event !== 'string' || event.length === 0) {
+      throw new SwitchboardError(ErrorCode.INVALID_OPTION, 'A broadcast needs a non-empty event name.');
+    }
+    const encoded = this.target.codec.encode({ event, data });
+    const frame = typeof encoded === 'string' ? Buffer.from(encoded) : encoded;
+    return this.target.publish({ ...this.packetTargeting(), frame, binary: this.target.codec.binary, compress: this.targeting.compress }, this.targeting.local);
+  }
+
+  /** The local clients this operator would reach. */
+  sockets(): SwitchboardSocket[] {
+    return this.target.select({ ...this.packetTargeting(), binary: false, compress: false });
+  }
+
+  /** How many local clients this operator would reach. */
+  count(): number {
+    return this.sockets().length;
+  }
+
+  private packetTargeting(): Omit<BroadcastPacket, 'frame' | 'binary' | 'compress'> {
+    const { rooms, clientIds, exceptRooms, exceptClientIds } = this.targeting;
+    return { gateway: this.target.gateway, rooms, clientIds, exceptRooms, exceptClientIds };
+  }
+
+  private with(change: Partial<Targeting>): BroadcastOperator {
+    return new BroadcastOperator(this.target, { ...this.targeting, ...change });
+  }
+}
+
+function roomList(rooms: RoomTarget): readonly string[] {
+  const list = typeof rooms === 'string' ? [rooms] : rooms;
+  for (const room of list) {
+    if (typeof room !== 'string' || room.length === 0) {
+      throw new SwitchboardError(ErrorCode.INVALID_ROOM, 'A room name must be a non-empty string.');
+    }
+  }
+  return list;
+}
+
+function clientIdList(clients: ClientRef | readonly ClientRef[]): readonly string[] {
+  const list = Array.isArray(clients) ? (clients as readonly ClientRef[]) : [clients as ClientRef];
+  return list.map((client) => {
+    const id = typeof client === 'string' ? client : client?.id;
+    if (typeof id !== 'string' || id.length === 0) {
+      throw new SwitchboardError(ErrorCode.INVALID_OPTION, 'A client is a socket or a non-empty id string.');
+    }
+    return id;
+  });
+}
+
+function union(existing: readonly string[] | undefined, added: readonly string[]): readonly string[] {
+  if (existing === undefined) {
+    return [...new Set(added)];
+  }
+  return [...new Set([...existing, ...added])];
+}

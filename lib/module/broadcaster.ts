@@ -1,0 +1,96 @@
+import { Inject, Injectable, type Type } from '@nestjs/common';
+import type { BroadcastOperator, ClientRef, RoomTarget } from '../broadcast/broadcast-operator.js';
+import { normalizePath } from '../adapter/route-matcher.js';
+import { gatewayNotFound, SwitchboardHub } from '../hub/switchboard-hub.js';
+import type { Codec } from '../interfaces/codec.interface.js';
+import type { GatewayStatsSnapshot } from '../socket/gateway-stats.js';
+
+/** Nest's metadata key for `@WebSocketGateway` options (stable since Nest 5). */
+const GATEWAY_OPTIONS = 'websockets:gateway_options';
+
+/**
+ * Broadcasting from any injectable service, with the same immutable
+ * operator API a gateway's `@WebSocketServer() server` offers.
+ *
+ * ```ts
+ * constructor(private readonly broadcaster: Broadcaster) {}
+ * notify(room: string, order: Order) {
+ *   this.broadcaster.of(OrdersGateway).to(room).emit('order:updated', order);
+ * }
+ * ```
+ *
+ * Rooms are scoped per gateway path: `of(GatewayClass)` or `of('/path')`
+ * picks the gateway. With a single gateway in the application, `to()`,
+ * `emit()` and the others work directly.
+ */
+@Injectable()
+export class Broadcaster {
+  constructor(@Inject(SwitchboardHub) private readonly hub: SwitchboardHub) {}
+
+  /**
+   * The gateway by class (its `@WebSocketGateway` path) or by path. A path
+   * served only by other nodes works too: the broadcast goes through the
+   * broker, encoded with `codec` (JSON by default).
+   */
+  of(gateway: string | Type<unknown>, options: { codec?: Codec } = {}): BroadcastOperator {
+    return this.hub.operator(pathOf(gateway), options.codec);
+  }
+
+  to(rooms: RoomTarget): BroadcastOperator {
+    return this.only().to(rooms);
+  }
+
+  in(rooms: RoomTarget): BroadcastOperator {
+    return this.only().to(rooms);
+  }
+
+  toClient(clients: ClientRef | readonly ClientRef[]): BroadcastOperator {
+    return this.only().toClient(clients);
+  }
+
+  except(excluded: RoomTarget | { readonly id: string } | readonly { readonly id: string }[]): BroadcastOperator {
+    return this.only().except(excluded);
+  }
+
+  exceptClient(clients: ClientRef | readonly ClientRef[]): BroadcastOperator {
+    return this.only().exceptClient(clients);
+  }
+
+  /** To every client of the only gateway. */
+  emit(event: string, data?: unknown): number {
+    return this.only().emit(event, data);
+  }
+
+  /** Gateway paths served in this process. */
+  paths(): string[] {
+    return this.hub.paths();
+  }
+
+  /** Counters of every local gateway. */
+  getStats(): GatewayStatsSnapshot[] {
+    return this.hub.paths().flatMap((path) => this.hub.serversAt(path).map((server) => server.getStats()));
+  }
+
+  private only(): BroadcastOperator {
+    const paths = this.hub.paths();
+    if (paths.length === 1) {
+      return this.hub.operator(paths[0]);
+    }
+    throw gatewayNotFound(
+      paths.length === 0
+        ? 'No gateway runs in this process yet: name one with broadcaster.of(GatewayClass) or of("/path").'
+        : `Several gateways run here (${paths.join(', ')}): pick one with broadcaster.of(GatewayClass) or of("/path").`,
+    );
+  }
+}
+
+function pathOf(gateway: string | Type<unknown>): string {
+  if (typeof gateway === 'string') {
+    return normalizePath(gateway);
+  }
+  const options = Reflect.getMetadata(GATEWAY_OPTIONS, gateway) as { path?: string } | undefined;
+  if (options === undefined) {
+    throw gatewayNotFound(`${gateway.name} is not a @WebSocketGateway.`);
+  }
+  return normalizePath(options.path);
+}

@@ -1,0 +1,56 @@
+import { Module, type DynamicModule, type ModuleMetadata, type Provider } from '@nestjs/common';
+import type { Broker } from '../broker/broker.interface.js';
+import { SwitchboardHub } from '../hub/switchboard-hub.js';
+import { Broadcaster } from './broadcaster.js';
+
+export interface SwitchboardModuleOptions {
+  /**
+   * Carries broadcasts between processes. Default: an in-memory broker
+   * (one process). See `nestjs-switchboard/redis` for several.
+   */
+  broker?: Broker;
+}
+
+export interface SwitchboardModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  inject?: Array<string | symbol | Function>;
+  useFactory: (...args: never[]) => SwitchboardModuleOptions | Promise<SwitchboardModuleOptions>;
+}
+
+export const SWITCHBOARD_OPTIONS = Symbol('SWITCHBOARD_OPTIONS');
+
+const hubProvider: Provider = {
+  provide: SwitchboardHub,
+  useFactory: (options: SwitchboardModuleOptions) => new SwitchboardHub(options.broker),
+  inject: [SWITCHBOARD_OPTIONS],
+};
+
+/**
+ * Provides the injectable {@link Broadcaster} and the hub the adapter
+ * shares with it. Import once, in the root module; the adapter built with
+ * `new SwitchboardAdapter(app)` finds the hub by itself.
+ */
+@Module({})
+export class SwitchboardModule {
+  static forRoot(options: SwitchboardModuleOptions = {}): DynamicModule {
+    return {
+      module: SwitchboardModule,
+      global: true,
+      providers: [{ provide: SWITCHBOARD_OPTIONS, useValue: options }, hubProvider, Broadcaster],
+      exports: [SwitchboardHub, Broadcaster],
+    };
+  }
+
+  static forRootAsync(options: SwitchboardModuleAsyncOptions): DynamicModule {
+    return {
+      module: SwitchboardModule,
+      global: true,
+      imports: options.imports ?? [],
+      providers: [
+        { provide: SWITCHBOARD_OPTIONS, useFactory: options.useFactory, inject: options.inject ?? [] },
+        hubProvider,
+        Broadcaster,
+      ],
+      exports: [SwitchboardHub, Broadcaster],
+    };
+  }
+}
