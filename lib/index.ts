@@ -34,10 +34,19 @@ export type {
 } from './interfaces/envelope.interface.js';
 export type { Handshake, PathParams, QueryParams } from './interfaces/handshake.interface.js';
 export type {
+  BackpressureOptions,
+  CompressionOptions,
+  HandshakeAuthenticator,
+  HandshakeAuthOptions,
+  HandshakeClient,
   InvalidMessagePolicy,
   MessageParser,
+  RateLimitOptions,
+  TokenSources,
   SwitchboardAdapterOptions,
   SwitchboardGatewayBehaviour,
   SwitchboardGatewayOptions,
   UnknownEventPolicy,
 } from './interfaces/switchboard-options.interface.js';
+export { HANDSHAKE_PATTERN } from './auth/handshake-execution-context.js';
+export { extractToken, parseCookies } from './auth/token-sources.js';

@@ -1,5 +1,6 @@
 import { createServer, type Server as HttpServer } from 'node:http';
-import { Logger, type WsMessageHandler } from '@nestjs/common';
+import { Logger, type Type, type WsMessageHandler } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { AbstractWsAdapter } from '@nestjs/websockets';
 import type { Observable } from 'rxjs';
 import type { WebSocket } from 'ws';
@@ -15,11 +16,13 @@ import type {
   SwitchboardAdapterOptions,
   SwitchboardGatewayOptions,
 } from '../interfaces/switchboard-options.interface.js';
+import type { ProviderResolver } from '../auth/handshake-auth.js';
 import { SwitchboardHub } from '../hub/switchboard-hub.js';
+import { onSocketPong } from '../liveness/heartbeat.js';
 import { rejectPendingRequests } from '../requests/client-requests.js';
 import type { GatewayStatsSnapshot } from '../socket/gateway-stats.js';
 import { SwitchboardServer } from '../socket/switchboard-server.js';
-import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
+import type { SocketData, SwitchboardSocket } from '../socket/switchboard-socket.js';
 import { closeClients } from './close-clients.js';
 import { resolveAdapterOptions, splitGatewayOptions } from './gateway-options.js';
 import { refuseUpgradeRequest } from './http-refusal.js';
@@ -50,9 +53,12 @@ export class SwitchboardAdapter extends AbstractWsAdapter {
   /** Rooms, broadcasting and the broker; the module's when imported, else our own. */
   readonly hub: SwitchboardHub;
   private readonly ownsHub: boolean;
+  /** Resolves guards and authenticators through the application's DI (absent without an app). */
+  private readonly resolveProvider: ProviderResolver | undefined;
 
   constructor(appOrHttpServer?: object, options: SwitchboardAdapterOptions = {}) {
     super(appOrHttpServer);
+    this.resolveProvider = providerResolverOf(appOrHttpServer);
     this.behaviour = resolveAdapterOptions(options);
     installNestExceptionBridge();
     const provided = findProvidedHub(appOrHttpServer);
@@ -76,7 +82,7 @@ export class SwitchboardAdapter extends AbstractWsAdapter {
       return server as SwitchboardServer;
     }
     const { behaviour, wsOptions } = splitGatewayOptions(this.behaviour, rest);
-    const gateway = new SwitchboardServer(normalizePath(path), behaviour, wsOptions, this.hub);
+    const gateway = new SwitchboardServer(normalizePath(path), behaviour, wsOptions, this.hub, this.resolveProvider);
     gateway.on('error', (error: Error) => logger.error(error.message, error.stack));
     this.routerFor(port).add(gateway);
     this.servers.add(gateway);
@@ -117,16 +123,21 @@ export class SwitchboardAdapter extends AbstractWsAdapter {
   }
 
   /**
-   * Stops accepting upgrades for this gateway (HTTP 503), sends 1001 to every
-   * client, waits up to `closeTimeout` for the close handshakes, terminates
-   * the rest, and releases the path.
+   * Shuts one gateway down gracefully: new upgrades get HTTP 503 and new
+   * messages `SERVER_SHUTTING_DOWN`; handlers still running finish and send
+   * their acks (up to `drainTimeout`); every client gets 1001 (or 1012); those
+   * that do not answer the close handshake within `closeTimeout` are
+   * terminated; the path and the heartbeat timer are released.
    */
   override async close(server: SwitchboardServer): Promise<void> {
     if (!(server instanceof SwitchboardServer) || server.closing) {
       return;
     }
     server.closing = true;
-    await closeClients(server.clients, CloseCode.GOING_AWAY, 'Server shutting down', server.behaviour.closeTimeout);
+    server.heartbeat.stop();
+    await server.drain(server.behaviour.drainTimeout);
+    const code = server.behaviour.shutdownCloseCode;
+    await closeClients(server.clients, code, code === CloseCode.SERVICE_RESTART ? 'Server restarting' : 'Server shutting down', server.behaviour.closeTimeout);
     for (const router of this.routers.values()) {
       router.remove(server);
     }
@@ -221,13 +232,19 @@ function closeHttpServer(httpServer: HttpServer): Promise<void> {
 }
 
 /** Runs for every accepted socket, before Nest's connection handler. */
-function acceptSocket(socket: SwitchboardSocket, server: SwitchboardServer, handshake: Handshake): void {
+function acceptSocket(socket: SwitchboardSocket, server: SwitchboardServer, handshake: Handshake, data: object | undefined): void {
   socket._gateway = server;
   socket._handshake = handshake;
+  if (data !== undefined) {
+    socket.data = data as SocketData;
+  }
   server.stats.connectionsOpened++;
   server.track(socket);
   socket.on('error', onSocketError);
   socket.on('close', onSocketClose);
+  if (server.heartbeat.running) {
+    socket.on('pong', onSocketPong);
+  }
 }
 
 /**
@@ -257,6 +274,25 @@ function onSocketClose(this: WebSocket): void {
   // Nest's handleDisconnect runs in a later 'close' listener; leaving the
   // rooms one microtask later lets it still read `client.rooms`.
   queueMicrotask(() => gateway.rooms.leaveAll(socket));
+}
+
+/**
+ * Guards and authenticators are resolved as providers when the application
+ * has them, and otherwise instantiated with DI from the root module.
+ */
+function providerResolverOf(appOrHttpServer: object | undefined): ProviderResolver | undefined {
+  const app = appOrHttpServer as { get?: (token: unknown, options?: { strict: boolean }) => unknown } | undefined;
+  if (typeof app?.get !== 'function') {
+    return undefined;
+  }
+  const get = app.get.bind(app);
+  return async <T>(type: Type<T>): Promise<T> => {
+    try {
+      return get(type, { strict: false }) as T;
+    } catch {
+      return (get(ModuleRef) as ModuleRef).create(type);
+    }
+  };
 }
 
 /** The hub `SwitchboardModule` provides, when the adapter is built with the application. */

@@ -6,6 +6,7 @@ import { SwitchboardError } from '../errors/switchboard.error.js';
 import type { Handshake, PathParams } from '../interfaces/handshake.interface.js';
 import type { SwitchboardServer } from '../socket/switchboard-server.js';
 import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
+import { retainedHeaders } from './handshake-headers.js';
 import { refuseUpgrade } from './http-refusal.js';
 import { parseQueryString } from './query-string.js';
 import { compilePattern, isPatternPath, NO_PARAMS, normalizePath } from './route-matcher.js';
@@ -16,8 +17,8 @@ interface Route {
   readonly matcher: MatchFunction<Record<string, string | string[]>> | undefined;
 }
 
-/** Called with every accepted socket, before Nest's connection handler runs. */
-export type AcceptSocket = (socket: SwitchboardSocket, server: SwitchboardServer, handshake: Handshake) => void;
+/** Called with every accepted socket, before Nest's connection handler runs; `data` is the principal. */
+export type AcceptSocket = (socket: SwitchboardSocket, server: SwitchboardServer, handshake: Handshake, data: object | undefined) => void;
 
 /**
  * Owns the one `upgrade` listener of one HTTP server and routes each upgrade
@@ -109,24 +110,66 @@ export class UpgradeRouter {
     }
     const { server } = route;
     if (server.closing) {
+      server.stats.upgradesRefused++;
       refuseUpgrade(socket, 503, ErrorCode.SERVER_SHUTTING_DOWN, 'The server is shutting down.', { 'Retry-After': '1' });
       return;
+    }
+    const ip = request.socket.remoteAddress ?? '';
+    if (server.slots.enabled) {
+      const refused = server.slots.take(ip);
+      if (refused !== undefined) {
+        server.stats.upgradesRefused++;
+        if (refused === 'total') {
+          refuseUpgrade(socket, 503, ErrorCode.TOO_MANY_CONNECTIONS, 'This gateway is full; try again later.', { 'Retry-After': '5' });
+        } else {
+          refuseUpgrade(socket, 429, ErrorCode.RATE_LIMITED, 'Too many connections from this address.');
+        }
+        return;
+      }
+      // The slot is held until the TCP connection ends, whatever happens to the handshake.
+      socket.once('close', () => server.slots.release(ip));
     }
     const handshake: Handshake = {
       path: pathname,
       route: route.path,
       params,
       query: parseQueryString(search),
-      headers: request.headers,
+      headers: retainedHeaders(request.headers),
       remoteAddress: request.socket.remoteAddress,
       connectedAt: Date.now(),
     };
+    if (server.auth === undefined) {
+      this.upgrade(server, request, socket, head, handshake, undefined);
+      return;
+    }
+    // Node removed its own error listener when it emitted 'upgrade': until `ws`
+    // takes the socket, a reset during authentication must not crash the process.
+    socket.on('error', ignoreSocketError);
+    server.auth.run(request, handshake).then(
+      (outcome) => {
+        socket.off('error', ignoreSocketError);
+        if (!outcome.accepted) {
+          server.stats.authFailures++;
+          refuseUpgrade(socket, outcome.status, outcome.code, outcome.message);
+        } else if (socket.destroyed || server.closing) {
+          socket.destroy();
+        } else {
+          this.upgrade(server, request, socket, head, handshake, outcome.data);
+        }
+      },
+      () => socket.destroy(),
+    );
+  }
+
+  private upgrade(server: SwitchboardServer, request: IncomingMessage, socket: Duplex, head: Buffer, handshake: Handshake, data: object | undefined): void {
     server.handleUpgrade(request, socket, head, (client) => {
-      this.accept(client as SwitchboardSocket, server, handshake);
+      this.accept(client as SwitchboardSocket, server, handshake, data);
       server.emit('connection', client, request);
     });
   }
 }
+
+function ignoreSocketError(): void {}
 
 /** Request targets in absolute form (`ws://host/path`) are legal, if rare. */
 function absoluteFormPath(target: string): string {

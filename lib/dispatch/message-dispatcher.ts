@@ -6,6 +6,7 @@ import { ErrorCode } from '../errors/error-codes.js';
 import type { ErrorBody, InboundMessage, MessageId } from '../interfaces/envelope.interface.js';
 import { ClientAck, ProtocolViolation, readInboundMessage } from '../protocol/inbound-message.js';
 import { settleClientAck } from '../requests/client-requests.js';
+import { RateVerdict, takeToken } from '../limits/rate-limit.js';
 import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
 import { sendFailure, sendValue } from './outbound.js';
 import { PendingReply } from './pending-reply.js';
@@ -24,6 +25,7 @@ export function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolea
   const socket = this as SwitchboardSocket;
   const gateway = socket._gateway!;
   gateway.stats.messagesReceived++;
+  socket._alive = true; // any message is as good as a pong
   const frame = toBuffer(data);
   const { codec, messageParser } = gateway.behaviour;
 
@@ -57,6 +59,23 @@ export function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolea
   }
   if (message instanceof ClientAck) {
     return settleClientAck(socket, message.id, message.status, message.data, message.error);
+  }
+  if (gateway.closing) {
+    gateway.stats.refusedWhileClosing++;
+    return sendFailure(socket, message.id, { code: ErrorCode.SERVER_SHUTTING_DOWN, message: 'The server is shutting down.' });
+  }
+  const rateLimit = gateway.behaviour.rateLimit;
+  if (rateLimit !== false) {
+    const verdict = takeToken(socket, rateLimit, Date.now());
+    if (verdict !== RateVerdict.Accept) {
+      gateway.stats.rateLimited++;
+      sendFailure(socket, message.id, { code: ErrorCode.RATE_LIMITED, message: 'Too many messages; slow down.' });
+      if (verdict === RateVerdict.Close) {
+        gateway.stats.rateLimitCloses++;
+        socket.close(CloseCode.POLICY_VIOLATION, ErrorCode.RATE_LIMITED);
+      }
+      return;
+    }
   }
   const index = socket._routes?.get(message.event);
   if (index === undefined) {
@@ -98,17 +117,18 @@ function answerUnknownEvent(socket: SwitchboardSocket, message: InboundMessage):
 
 function dispatch(socket: SwitchboardSocket, handler: WsMessageHandler, message: InboundMessage): void {
   const { id } = message;
-  socket._inflight++;
+  const gateway = socket._gateway!;
+  gateway.handlerStarted();
   if (id === undefined && !handler.isAckHandledManually) {
     // The common fire-and-forget path: no reply object, no ack function.
     Promise.resolve(handler.callback(message.data)).then(
       (result: unknown) => {
-        socket._inflight--;
         if (isObservable(result)) {
           subscribeReplies(socket, result, undefined);
         } else if (result !== undefined && result !== null) {
           sendValue(socket, result);
         }
+        gateway.handlerFinished();
       },
       (error: unknown) => onHandlerEscape(socket, error, undefined),
     );
@@ -117,20 +137,17 @@ function dispatch(socket: SwitchboardSocket, handler: WsMessageHandler, message:
   const reply = new PendingReply(socket, id);
   Promise.resolve(handler.callback(message.data, reply.ack)).then(
     (result: unknown) => {
-      socket._inflight--;
       if (reply.failed) {
         // An application filter handled the error but sent no ack: send it.
         reply.rejectWithRecordedFailure();
-        return;
-      }
-      if (handler.isAckHandledManually) {
-        return; // The handler acks through @Ack(); its return value is not a reply.
-      }
-      if (isObservable(result)) {
+      } else if (handler.isAckHandledManually) {
+        // The handler acks through @Ack(); its return value is not a reply.
+      } else if (isObservable(result)) {
         subscribeReplies(socket, result, reply);
       } else {
         reply.resolve(result);
       }
+      gateway.handlerFinished();
     },
     (error: unknown) => onHandlerEscape(socket, error, reply),
   );
@@ -189,10 +206,11 @@ function subscribeReplies(socket: SwitchboardSocket, result: Observable<unknown>
  * the message still gets its one answer, and the next messages are served.
  */
 function onHandlerEscape(socket: SwitchboardSocket, error: unknown, reply: PendingReply | undefined, countInflight = true): void {
+  const gateway = socket._gateway!;
   if (countInflight) {
-    socket._inflight--;
+    gateway.handlerFinished();
   }
-  socket._gateway!.stats.handlerErrors++;
+  gateway.stats.handlerErrors++;
   logger.error(
     `An error escaped the exception filters: ${error instanceof Error ? error.message : String(error)}`,
     error instanceof Error ? error.stack : undefined,

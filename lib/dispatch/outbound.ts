@@ -3,6 +3,7 @@ import { WebSocket } from 'ws';
 import { EXCEPTION_EVENT } from '../constants.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import type { ErrorBody, MessageId } from '../interfaces/envelope.interface.js';
+import { handleSlowConsumer } from '../limits/slow-consumer.js';
 import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
 
 const logger = new Logger('SwitchboardAdapter');
@@ -17,9 +18,13 @@ export function sendValue(socket: SwitchboardSocket, value: unknown): boolean {
   if (socket.readyState !== WebSocket.OPEN) {
     return false;
   }
+  const gateway = socket._gateway!;
+  if (socket.bufferedAmount >= gateway.behaviour.backpressure.highWaterMark && handleSlowConsumer(socket, false)) {
+    return false;
+  }
   let frame: string | Buffer;
   try {
-    frame = socket._gateway!.behaviour.codec.encode(value);
+    frame = gateway.behaviour.codec.encode(value);
   } catch (error) {
     logger.error(`A reply could not be encoded and was not sent: ${(error as Error).message}`, (error as Error).stack);
     return false;

@@ -30,6 +30,9 @@ export const ErrorCode = {
   // Connection lifecycle.
   SERVER_SHUTTING_DOWN: 'SERVER_SHUTTING_DOWN',
   SERVER_NOT_READY: 'SERVER_NOT_READY',
+  SLOW_CONSUMER: 'SLOW_CONSUMER',
+  TOO_MANY_CONNECTIONS: 'TOO_MANY_CONNECTIONS',
+  AUTH_TIMEOUT: 'AUTH_TIMEOUT',
   UPGRADE_REQUIRED: 'UPGRADE_REQUIRED',
   // Setup: thrown at bootstrap, never sent to clients.
   INVALID_OPTION: 'INVALID_OPTION',
@@ -116,13 +119,15 @@ export const ERROR_CODES: readonly ErrorCodeInfo[] = [
     kind: 'handler',
     closeCode: CloseCode.POLICY_VIOLATION,
     httpStatus: 429,
-    description: 'A 429 `HttpException` or a rate limit.',
+    description:
+      'A 429 `HttpException`, or a message over the rate limit (answered; persistent abuse is closed with 1008); also an upgrade over `maxConnectionsPerIp`.',
   },
   {
     code: ErrorCode.INTERNAL,
     kind: 'handler',
     closeCode: CloseCode.INTERNAL_ERROR,
-    description: 'Any other error. The client gets a generic message; the server logs the error with its stack.',
+    httpStatus: 500,
+    description: 'Any other error. The client gets a generic message; the server logs the error with its stack. A handshake guard that crashes gives HTTP 500.',
   },
   {
     code: ErrorCode.REQUEST_TIMEOUT,
@@ -157,6 +162,24 @@ export const ERROR_CODES: readonly ErrorCodeInfo[] = [
     kind: 'connection',
     closeCode: CloseCode.TRY_AGAIN_LATER,
     description: 'The client connected while the application was still starting (Nest `closeClient`).',
+  },
+  {
+    code: ErrorCode.SLOW_CONSUMER,
+    kind: 'connection',
+    closeCode: CloseCode.TRY_AGAIN_LATER,
+    description: 'The client did not read fast enough: its buffered bytes passed the backpressure limit.',
+  },
+  {
+    code: ErrorCode.TOO_MANY_CONNECTIONS,
+    kind: 'connection',
+    httpStatus: 503,
+    description: 'An upgrade over the gateway\'s `maxConnections`.',
+  },
+  {
+    code: ErrorCode.AUTH_TIMEOUT,
+    kind: 'connection',
+    httpStatus: 503,
+    description: 'Handshake authentication did not finish within `auth.timeout`.',
   },
   {
     code: ErrorCode.UPGRADE_REQUIRED,

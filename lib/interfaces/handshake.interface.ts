@@ -14,6 +14,7 @@ export interface Handshake {
   readonly route: string;
   readonly params: PathParams;
   readonly query: QueryParams;
+  /** The upgrade request's headers, minus those only the handshake used (`connection`, `upgrade`, `sec-websocket-key`, `-version`, `-extensions`). */
   readonly headers: IncomingHttpHeaders;
   /** The peer address as the TCP socket reports it (no proxy headers are trusted). */
   readonly remoteAddress: string | undefined;

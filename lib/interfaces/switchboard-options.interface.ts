@@ -1,5 +1,8 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { CanActivate, Type } from '@nestjs/common';
 import type { RawData, ServerOptions } from 'ws';
 import type { Codec } from './codec.interface.js';
+import type { Handshake } from './handshake.interface.js';
 
 /**
  * What the adapter does with a frame it cannot dispatch because it is
@@ -60,6 +63,195 @@ export interface SwitchboardGatewayBehaviour {
    * @default 1000
    */
   closeTimeout?: number;
+  /**
+   * Milliseconds `close()` waits for handlers still running (and their acks)
+   * before it sends the close frames. Messages that arrive meanwhile are
+   * answered with `SERVER_SHUTTING_DOWN`.
+   * @default 5000
+   */
+  drainTimeout?: number;
+  /**
+   * Close code sent on shutdown: 1001 (going away) or 1012 (service restart,
+   * a hint to reconnect soon).
+   * @default 1001
+   */
+  shutdownCloseCode?: 1001 | 1012;
+  /**
+   * Milliseconds between heartbeat pings; a client that has not answered (a
+   * pong or any message) by the next ping is terminated, so a dead peer is
+   * gone within two intervals. One timer per gateway, not per socket.
+   * `0` disables the heartbeat.
+   * @default 30000
+   */
+  heartbeatInterval?: number;
+  /** permessage-deflate; off by default. See {@link CompressionOptions}. */
+  compression?: false | CompressionOptions;
+  /** A per-connection message rate limit; off by default. See {@link RateLimitOptions}. */
+  rateLimit?: false | RateLimitOptions;
+  /**
+   * Most connections this gateway holds at once (handshakes in progress
+   * included); further upgrades get HTTP 503. `0` means no cap.
+   * @default 0
+   */
+  maxConnections?: number;
+  /**
+   * Most connections from one IP address (the TCP peer address) at once;
+   * further upgrades get HTTP 429. `0` means no cap.
+   * @default 0
+   */
+  maxConnectionsPerIp?: number;
+  /** What to do with clients that do not read fast enough. See {@link BackpressureOptions}. */
+  backpressure?: BackpressureOptions;
+  /** Authentication of the upgrade request, before the WebSocket exists. See {@link HandshakeAuthOptions}. */
+  auth?: HandshakeAuthOptions;
+}
+
+/** permessage-deflate settings, mapped onto `ws`'s `perMessageDeflate`. */
+export interface CompressionOptions {
+  /**
+   * Messages smaller than this many bytes are sent uncompressed.
+   * @default 1024
+   */
+  threshold?: number;
+  /**
+   * zlib level, 0-9: higher compresses more and costs more CPU.
+   * @default 1
+   */
+  level?: number;
+  /**
+   * zlib memLevel, 1-9: memory per compressor (zlib uses about 2^(memLevel+9) bytes).
+   * @default 8
+   */
+  memLevel?: number;
+  /**
+   * Keep the server's compression context between messages. Better ratios,
+   * but each connection keeps its own zlib window (about 300 KB with the
+   * defaults): the main memory cost of compression.
+   * @default false
+   */
+  serverContextTakeover?: boolean;
+  /**
+   * Let the client keep its compression context (costs the server an inflate window per connection).
+   * @default false
+   */
+  clientContextTakeover?: boolean;
+  /**
+   * Most zlib operations run at once (process-wide in `ws`).
+   * @default 10
+   */
+  concurrencyLimit?: number;
+}
+
+/** A token bucket per connection. */
+export interface RateLimitOptions {
+  /** Sustained messages per second. */
+  messagesPerSecond: number;
+  /**
+   * Bucket size: messages accepted in a burst.
+   * @default messagesPerSecond
+   */
+  burst?: number;
+  /**
+   * Messages refused in a row before the connection is closed with 1008. A
+   * refused message is answered with `RATE_LIMITED` (error ack, or
+   * `exception` event); the count resets when a message gets through.
+   * @default 100
+   */
+  closeAfter?: number;
+}
+
+/** Slow consumers: clients whose unsent bytes (`bufferedAmount`) pile up. */
+export interface BackpressureOptions {
+  /**
+   * Bytes buffered for one client above which it counts as slow.
+   * @default 1048576
+   */
+  highWaterMark?: number;
+  /**
+   * `skip`: broadcasts skip a slow client until it catches up (replies to
+   * its own messages are still sent). `close`: a slow client is closed with
+   * 1013 at once.
+   * @default 'skip'
+   */
+  policy?: 'skip' | 'close';
+  /**
+   * Bytes buffered at which a client is closed (1013) whatever the policy, so
+   * memory stays bounded even for replies.
+   * @default 8388608
+   */
+  closeAt?: number;
+}
+
+/** Where the handshake looks for a token (`handshake.token`), in this order. */
+export interface TokenSources {
+  /**
+   * A header; a `Bearer ` prefix is removed.
+   * @default 'authorization'
+   */
+  header?: string | false;
+  /**
+   * A marker in `Sec-WebSocket-Protocol`, the only header a browser can
+   * set: `new WebSocket(url, ['access_token', token])` with `protocol:
+   * 'access_token'`. The server answers with the marker as subprotocol.
+   */
+  protocol?: string;
+  /** A cookie name. */
+  cookie?: string;
+  /** A query-string parameter (tokens in URLs end up in logs: prefer the others). */
+  query?: string;
+}
+
+/** Runs on the HTTP upgrade request; a refusal is an HTTP status with a JSON body. */
+export interface HandshakeAuthOptions {
+  /**
+   * Allowed `Origin` header values (exact strings or patterns), or a
+   * predicate. A request with another origin gets 403. Requests without
+   * `Origin` (non-browser clients) pass unless `requireOrigin` is set.
+   */
+  origins?: ReadonlyArray<string | RegExp> | ((origin: string | undefined) => boolean);
+  requireOrigin?: boolean;
+  /** Where to find the token. */
+  token?: TokenSources;
+  /**
+   * Nest guards, run on the upgrade request with a `ws` execution context
+   * whose client is a {@link HandshakeClient}: classes are resolved through
+   * DI (they may inject services), instances are used as given. `false`
+   * gives 403; a thrown `UnauthorizedException` 401, `ForbiddenException`
+   * 403, and so on.
+   */
+  guards?: ReadonlyArray<Type<CanActivate> | CanActivate>;
+  /**
+   * A function, or an injectable class implementing
+   * {@link HandshakeAuthenticator}, that returns the principal. Its result
+   * becomes `client.data`; `null`, `undefined` or `false` gives 401.
+   */
+  authenticate?: ((client: HandshakeClient) => unknown) | Type<HandshakeAuthenticator>;
+  /**
+   * Milliseconds the guards and `authenticate` may take; then 503.
+   * @default 10000
+   */
+  timeout?: number;
+}
+
+/** An injectable authenticator class. */
+export interface HandshakeAuthenticator {
+  authenticate(client: HandshakeClient): unknown;
+}
+
+/**
+ * What guards and authenticators see as the client during the handshake:
+ * the request's facts, the token found, and a `data` object that becomes the
+ * socket's `client.data`.
+ */
+export interface HandshakeClient {
+  readonly handshake: Handshake;
+  /** All request headers, including the handshake ones. */
+  readonly headers: IncomingHttpHeaders;
+  readonly cookies: Readonly<Record<string, string>>;
+  /** The token from the configured sources, if any. */
+  readonly token: string | undefined;
+  /** Filled by guards; becomes `client.data` (unless `authenticate` returns a principal). */
+  data: Record<string, unknown>;
 }
 
 /** Options of `new SwitchboardAdapter(app, options)`. */
@@ -86,9 +278,38 @@ export interface SwitchboardGatewayOptions
 }
 
 /** The behaviour options with every default applied. */
-export type ResolvedGatewayBehaviour = Required<SwitchboardGatewayBehaviour> & {
+export interface ResolvedGatewayBehaviour {
+  codec: Codec;
+  invalidMessage: InvalidMessagePolicy;
+  unknownEvent: UnknownEventPolicy;
+  maxPayload: number;
+  closeTimeout: number;
+  drainTimeout: number;
+  shutdownCloseCode: 1001 | 1012;
+  heartbeatInterval: number;
+  compression: false | Required<CompressionOptions>;
+  rateLimit: false | Required<RateLimitOptions>;
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  backpressure: Required<BackpressureOptions>;
+  auth: HandshakeAuthOptions | undefined;
   messageParser: MessageParser | undefined;
-};
+}
 
 /** Keys that belong to this adapter and are not handed to `ws`. */
-export const BEHAVIOUR_OPTION_KEYS = ['codec', 'invalidMessage', 'unknownEvent', 'maxPayload', 'closeTimeout'] as const;
+export const BEHAVIOUR_OPTION_KEYS = [
+  'codec',
+  'invalidMessage',
+  'unknownEvent',
+  'maxPayload',
+  'closeTimeout',
+  'drainTimeout',
+  'shutdownCloseCode',
+  'heartbeatInterval',
+  'compression',
+  'rateLimit',
+  'maxConnections',
+  'maxConnectionsPerIp',
+  'backpressure',
+  'auth',
+] as const;

@@ -21,6 +21,19 @@ export class GatewayStats {
   requestsTimedOut = 0;
   /** Client acks for requests that had already ended (late or unknown ids). */
   strayAcks = 0;
+  /** Connections terminated by the heartbeat (no pong within two intervals). */
+  heartbeatTimeouts = 0;
+  /** Messages refused by the rate limit, and connections closed for it (1008). */
+  rateLimited = 0;
+  rateLimitCloses = 0;
+  /** Broadcasts skipped for slow consumers, and slow consumers closed (1013). */
+  slowConsumerSkips = 0;
+  slowConsumerCloses = 0;
+  /** Upgrades refused: connection caps, handshake authentication. */
+  upgradesRefused = 0;
+  authFailures = 0;
+  /** Messages answered SERVER_SHUTTING_DOWN while draining. */
+  refusedWhileClosing = 0;
 }
 
 /** A point-in-time view of one gateway. */

@@ -8,6 +8,10 @@ import type { SwitchboardHub } from '../hub/switchboard-hub.js';
 import type { ResolvedGatewayBehaviour } from '../interfaces/switchboard-options.interface.js';
 import type { RoomLifecycleListener } from '../rooms/room-lifecycle.interface.js';
 import { RoomRegistry } from '../rooms/room-registry.js';
+import { HandshakeAuth, type ProviderResolver } from '../auth/handshake-auth.js';
+import { ConnectionSlots } from '../limits/connection-slots.js';
+import { handleSlowConsumer } from '../limits/slow-consumer.js';
+import { Heartbeat } from '../liveness/heartbeat.js';
 import { GatewayStats, type GatewayStatsSnapshot } from './gateway-stats.js';
 import { SwitchboardSocket } from './switchboard-socket.js';
 
@@ -28,8 +32,17 @@ export class SwitchboardServer extends WebSocketServer<typeof SwitchboardSocket>
   readonly stats = new GatewayStats();
   /** The gateway's rooms (scoped to its path). */
   readonly rooms: RoomRegistry = new RoomRegistry(this);
-  /** Set by `close()`: new upgrades to this path get HTTP 503. */
+  /** Set by `close()`: new upgrades to this path get HTTP 503, new messages `SERVER_SHUTTING_DOWN`. */
   closing = false;
+  /** @internal Connection caps (total and per IP), handshakes in progress included. */
+  readonly slots: ConnectionSlots;
+  /** @internal Handshake authentication, when configured. */
+  readonly auth: HandshakeAuth | undefined;
+  /** @internal One timer for the whole gateway. */
+  readonly heartbeat: Heartbeat;
+  /** @internal Handlers running now, across all sockets; `close()` waits for them. */
+  private inflight = 0;
+  private drainWaiter: (() => void) | undefined;
   /** Every open socket of this gateway by id (independent of `clientTracking`). */
   private readonly socketsById = new Map<string, SwitchboardSocket>();
   /**
@@ -45,8 +58,21 @@ export class SwitchboardServer extends WebSocketServer<typeof SwitchboardSocket>
     wsOptions: ServerOptions,
     /** @internal */
     readonly hub: SwitchboardHub,
+    resolveProvider?: ProviderResolver,
   ) {
-    super({ ...wsOptions, noServer: true, WebSocket: SwitchboardSocket, maxPayload: behaviour.maxPayload });
+    super({
+      ...wsOptions,
+      noServer: true,
+      WebSocket: SwitchboardSocket,
+      maxPayload: behaviour.maxPayload,
+      handleProtocols: withTokenProtocol(behaviour.auth?.token?.protocol, wsOptions.handleProtocols),
+    });
+    this.slots = new ConnectionSlots(behaviour.maxConnections, behaviour.maxConnectionsPerIp);
+    this.auth = behaviour.auth !== undefined ? new HandshakeAuth(behaviour.auth, resolveProvider) : undefined;
+    this.heartbeat = new Heartbeat(behaviour.heartbeatInterval, () => this.socketsById.values());
+    if (behaviour.heartbeatInterval > 0) {
+      this.heartbeat.start();
+    }
   }
 
   // --- Broadcasting: each call returns a new immutable operator. -----------
@@ -125,7 +151,38 @@ export class SwitchboardServer extends WebSocketServer<typeof SwitchboardSocket>
   }
 
   getStats(): GatewayStatsSnapshot {
+    this.stats.heartbeatTimeouts = this.heartbeat.timeouts;
     return { ...this.stats, path: this.route, connections: this.socketsById.size, rooms: this.rooms.size };
+  }
+
+  /** @internal A handler started. */
+  handlerStarted(): void {
+    this.inflight++;
+  }
+
+  /** @internal A handler finished (its answer, if any, is sent). */
+  handlerFinished(): void {
+    if (--this.inflight === 0 && this.drainWaiter !== undefined) {
+      this.drainWaiter();
+    }
+  }
+
+  /** @internal Resolves when no handler runs any more, or after `timeoutMs`. */
+  drain(timeoutMs: number): Promise<void> {
+    if (this.inflight === 0) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.drainWaiter = () => {
+        this.drainWaiter = undefined;
+        done();
+      };
+    });
   }
 
   // --- Internal wiring. -----------------------------------------------------
@@ -143,8 +200,14 @@ export class SwitchboardServer extends WebSocketServer<typeof SwitchboardSocket>
   /** @internal Writes a prepared broadcast to every local recipient; returns how many. */
   deliver(prepared: PreparedFrame): number {
     this.stats.broadcasts++;
+    const { highWaterMark } = this.behaviour.backpressure;
     let delivered = 0;
     this.forEachRecipient(prepared.packet, (socket) => {
+      // A client that does not read is skipped (or closed), so its buffer
+      // cannot grow without bound while everyone else keeps receiving.
+      if (socket.bufferedAmount >= highWaterMark && handleSlowConsumer(socket, true)) {
+        return;
+      }
       if (prepared.writeTo(socket)) {
         delivered++;
       } else {
@@ -251,6 +314,18 @@ export class SwitchboardServer extends WebSocketServer<typeof SwitchboardSocket>
     this.dispatchTables.push({ events, routes });
     return routes;
   }
+}
+
+/**
+ * Browsers can only send a token in `Sec-WebSocket-Protocol`, and they
+ * refuse the connection unless the server picks one of the offered
+ * protocols: with a token marker configured, the marker is picked.
+ */
+function withTokenProtocol(marker: string | undefined, handleProtocols: ServerOptions['handleProtocols']): ServerOptions['handleProtocols'] {
+  if (marker === undefined) {
+    return handleProtocols;
+  }
+  return (protocols, request) => (protocols.has(marker) ? marker : (handleProtocols?.(protocols, request) ?? false));
 }
 
 function sameEvents(events: readonly unknown[], handlers: readonly WsMessageHandler<unknown>[]): boolean {

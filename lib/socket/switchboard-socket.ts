@@ -37,8 +37,13 @@ export class SwitchboardSocket<TData extends object = SocketData> extends WebSoc
   _handlers: readonly WsMessageHandler[] | undefined = undefined;
   /** @internal Observable replies still running; created on first use. */
   _subscriptions: Set<Subscription> | undefined = undefined;
-  /** @internal Messages whose handlers have not finished. */
-  _inflight = 0;
+  /** @internal Heartbeat: a pong or a message arrived since the last ping. */
+  _alive = true;
+  /** @internal Rate limit token bucket: tokens left, and when it was last refilled (0: never). */
+  _tokens = 0;
+  _tokenTime = 0;
+  /** @internal Messages refused by the rate limit in a row. */
+  _refusedInARow = 0;
   /** @internal The rooms this socket is in; created on the first join. */
   _rooms: Set<string> | undefined = undefined;
   /** @internal Last id used for a server-to-client request. */
