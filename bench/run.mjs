@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join, relative } from 'node:path';
 import { config } from './lib/config.mjs';
 import { machineFacts, newestMtime } from './lib/machine.mjs';
-import { measureCarefully, usedPorts } from './lib/measure.mjs';
+import { measureIdle, measureInterleaved, probeServerCore, usedPorts } from './lib/measure.mjs';
 import { fdLimitFor, killAllChildren, liveChildren, stillListening } from './lib/processes.mjs';
 import { renderReport } from './lib/report.mjs';
 import { collectWarnings, summarize } from './lib/summary.mjs';
@@ -41,25 +41,34 @@ async function main() {
 
   log(`${config.quick ? 'QUICK mode, ' : ''}${config.runs} run(s) × ${targets.length} targets; server on core ${config.cores.server}, load generator on core ${config.cores.load}; fd limit ${fdLimit}`);
 
+  const cpuProbe = await probeServerCore(targets[0]);
+  log(`CPU probe on core ${config.cores.server}: ${cpuProbe.opsPerMs.join(' ')} ops/ms per ${cpuProbe.windowMs} ms window`);
+
   const runs = [];
   for (let run = 0; run < config.runs; run++) {
     const results = {};
     runs.push(results);
-    // Rotate the order each run, so drift (thermal, page cache, TIME_WAIT
-    // buildup) does not always hit the same target.
-    const order = targets.map((_, index) => targets[(index + run) % targets.length]);
-    for (const target of order) {
-      for (const scenario of target.scenarios) {
-        const label = `run ${run + 1}/${config.runs} ${target.name} ${scenario}`;
-        let result;
-        try {
-          result = await measureCarefully(target, scenario);
-        } catch (error) {
-          result = { error: error?.stack ?? String(error) };
+    const record = (target, scenario, result) => {
+      (results[target.name] ??= {})[scenario] = result;
+      const file = join(resultsDir, `run${run + 1}-${target.name}-${scenario}.json`);
+      writeFileSync(file, JSON.stringify({ run: run + 1, target, scenario, result }, null, 2));
+      log(`run ${run + 1}/${config.runs} ${target.name} ${scenario}: ${describe(scenario, result)}`);
+    };
+    for (const scenario of config.scenarios) {
+      const scenarioTargets = targets.filter((target) => target.scenarios.includes(scenario));
+      if (scenarioTargets.length === 0) {
+        continue;
+      }
+      if (scenario === 'idle') {
+        // One server at a time; the order rotates every run.
+        for (const target of scenarioTargets.map((_, index) => scenarioTargets[(index + run) % scenarioTargets.length])) {
+          record(target, scenario, await attempt(() => measureIdle(target)));
         }
-        (results[target.name] ??= {})[scenario] = result;
-        writeFileSync(join(resultsDir, `run${run + 1}-${target.name}-${scenario}.json`), JSON.stringify({ run: run + 1, target, scenario, result }, null, 2));
-        log(`${label}: ${describe(scenario, result)}`);
+        continue;
+      }
+      const measured = await attempt(() => measureInterleaved(scenario, scenarioTargets, run));
+      for (const target of scenarioTargets) {
+        record(target, scenario, measured.error ? measured : measured[target.name]);
       }
     }
   }
@@ -67,10 +76,11 @@ async function main() {
   const summary = summarize(runs, targets);
   const warnings = collectWarnings(runs, targets, summary);
   const finishedAt = Date.now();
-  writeFileSync(join(resultsDir, 'summary.json'), JSON.stringify({ machine, fdLimit, config, summary, warnings }, null, 2));
+  writeFileSync(join(resultsDir, 'summary.json'), JSON.stringify({ machine, fdLimit, cpuProbe, config, summary, warnings }, null, 2));
   const report = renderReport({
     machine,
     fdLimit,
+    cpuProbe,
     runs,
     targets,
     summary,
@@ -128,7 +138,7 @@ function describe(scenario, result) {
     case 'churn':
       return `${retried(result)}${Math.round(result.connectionsPerSecond)} conn/s${result.errors ? ` (${result.errors} errors)` : ''}, ${cpu(result.cpu)}`;
     case 'idle':
-      return result.points
+      return retried(result) + result.points
         .map((point) => `${point.connections}: heap ${Math.round(point.heapUsedPerConnection)} B/conn rss ${Math.round(point.rssPerConnection)} B/conn`)
         .join(', ');
     default:
@@ -136,15 +146,22 @@ function describe(scenario, result) {
   }
 }
 
-function retried(result) {
-  const attempts = result.attempts ?? [];
-  const waited = attempts.reduce((sum, attempt) => sum + attempt.quiet.waitedMs, 0);
-  const notes = [];
-  if (attempts.length > 1) {
-    notes.push(`attempt ${attempts.length}, earlier ones had other load on core ${attempts[0].foreign.core}`);
+/** A failed measurement becomes a result with an error, so the other measurements still run. */
+async function attempt(measure) {
+  try {
+    return await measure();
+  } catch (error) {
+    return { error: error?.stack ?? String(error) };
   }
-  if (waited > 1000) {
-    notes.push(`waited ${Math.round(waited / 1000)} s for quiet cores`);
+}
+
+function retried(result) {
+  const notes = [];
+  if (result.discardedSlices > 0) {
+    notes.push(`${result.discardedSlices} slice(s) repeated: other load`);
+  }
+  if (result.quiet?.waitedMs > 1000) {
+    notes.push(`waited ${Math.round(result.quiet.waitedMs / 1000)} s for quiet cores`);
   }
   return notes.length === 0 ? '' : `(${notes.join('; ')}) `;
 }

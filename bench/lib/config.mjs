@@ -31,24 +31,35 @@ export const config = {
   scenarios: listEnv('BENCH_SCENARIOS', ['echo', 'idle', 'churn']),
   /** Client for the ws-protocol servers: 'lean' (load/clients/lean-ws.mjs) or 'ws' (the package), see lean-ws.mjs for why. */
   wsClient: process.env.BENCH_WS_CLIENT === 'ws' ? 'ws' : 'lean',
-  /** The server gets core 0, the load generator core 1; nothing else of ours runs during a window. */
+  /** Servers get core 0, the load generator core 1; the orchestrator only waits on IPC while a window runs. */
   cores: { server: 0, load: 1 },
   /**
    * Other processes on our cores (a shared machine): wait for both cores to
-   * be under `quietPercent` busy before each measurement, and repeat an
-   * echo or churn measurement (up to `retries` times) when a core was more
-   * than `foreignLoadPoints` busier than our process on it.
+   * be under `quietPercent` busy before starting servers, and repeat a slice
+   * (up to `retries` times) when a core was more than `foreignLoadPoints`
+   * busier than our processes on it.
    */
   quietPercent: 10,
   foreignLoadPoints: 10,
   retries: intEnv('BENCH_RETRIES', 2),
   /** Soft fd limit asked for each child; capped to the hard limit (see processes.mjs). */
   fdLimit: 65536,
+  /**
+   * Echo and connection rate run interleaved: every server is up at once on
+   * the server core and the load generator drives them in turn, one slice
+   * each, in a rotating order. The host's CPU speed drifts by tens of percent
+   * within seconds (a shared VM), so back-to-back windows per server would
+   * compare different machines; slices spread every server over the same
+   * period. Per run and server: one warm-up of `warmupMs`, then
+   * `durationMs / sliceMs` slices, each `sliceWarmupMs` + `sliceMs` measured.
+   */
   echo: {
     clients: intEnv('BENCH_ECHO_CLIENTS', 50),
     inflight: intEnv('BENCH_ECHO_INFLIGHT', 10),
     warmupMs: intEnv('BENCH_ECHO_WARMUP_MS', quick ? 1000 : 3000),
-    durationMs: intEnv('BENCH_ECHO_DURATION_MS', quick ? 3000 : 10000),
+    durationMs: intEnv('BENCH_ECHO_DURATION_MS', quick ? 4000 : 10000),
+    sliceWarmupMs: 250,
+    sliceMs: intEnv('BENCH_SLICE_MS', 1000),
   },
   idle: {
     counts: listEnv('BENCH_IDLE_COUNTS', quick ? ['1000', '2000'] : ['5000', '10000']).map(Number),
@@ -62,8 +73,12 @@ export const config = {
   churn: {
     parallel: intEnv('BENCH_CHURN_PARALLEL', 50),
     warmupMs: intEnv('BENCH_CHURN_WARMUP_MS', quick ? 1000 : 2000),
-    durationMs: intEnv('BENCH_CHURN_DURATION_MS', quick ? 3000 : 8000),
+    durationMs: intEnv('BENCH_CHURN_DURATION_MS', quick ? 4000 : 8000),
+    sliceWarmupMs: 250,
+    sliceMs: intEnv('BENCH_SLICE_MS', 1000),
   },
+  /** Pause between two slices, so work a server defers (GC, closing sockets) does not land in the next server's slice. */
+  sliceGapMs: 100,
   /** The ratios to raw ws the issue asks for. */
   targets: { echo: 0.9, heapPerConnection: 1.3, churn: 0.95 },
 };

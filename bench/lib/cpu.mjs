@@ -75,22 +75,25 @@ function round(value, digits) {
 }
 
 /**
- * Points of a core's busy time not explained by the process pinned to it
- * (`roles` maps a process name of the window to its core). Softirq work for
- * the process's own packets is charged to it, so a few points are normal;
- * more means another process ran on the core.
+ * Points of a core's busy time not explained by our processes on it
+ * (`coreOf` maps each process name of the window to its core). Softirq
+ * work for a process's own packets is charged to it, so a few points are
+ * normal; more means another process ran on the core.
  */
-export function foreignLoad(window, roles) {
+export function foreignLoad(window, coreOf) {
+  const ours = {};
+  for (const [name, core] of Object.entries(coreOf)) {
+    ours[core] = (ours[core] ?? 0) + (window.percent?.[name] ?? 0);
+  }
   let worst = { core: null, points: 0 };
-  for (const [role, core] of Object.entries(roles)) {
+  for (const [core, percent] of Object.entries(ours)) {
     const busy = window.coreBusyPercent?.[core];
-    const ours = window.percent?.[role];
-    if (busy === null || busy === undefined || ours === undefined) {
+    if (busy === null || busy === undefined) {
       continue;
     }
-    const points = Math.round(busy - ours);
+    const points = Math.round(busy - percent);
     if (points > worst.points) {
-      worst = { core, points };
+      worst = { core: Number(core), points };
     }
   }
   return worst;

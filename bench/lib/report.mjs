@@ -4,7 +4,7 @@ import { BASELINE } from './targets.mjs';
 
 const SWITCHBOARD = 'switchboard';
 
-export function renderReport({ machine, fdLimit, runs, targets, summary, warnings, startedAt, finishedAt, resultsDir }) {
+export function renderReport({ machine, fdLimit, cpuProbe, runs, targets, summary, warnings, startedAt, finishedAt, resultsDir }) {
   const lines = [];
   const push = (...more) => lines.push(...more);
   const get = (target, key) => summary[target]?.[key];
@@ -33,17 +33,17 @@ export function renderReport({ machine, fdLimit, runs, targets, summary, warning
 
   push('## Echo throughput and latency', '');
   push(
-    `${config.echo.clients} clients × ${config.echo.inflight} messages in flight, ${seconds(config.echo.warmupMs)} warm-up, ${seconds(config.echo.durationMs)} measured.`,
+    `${config.echo.clients} clients × ${config.echo.inflight} messages in flight, per run and server: ${seconds(config.echo.warmupMs)} warm-up, then ${seconds(config.echo.durationMs)} measured in interleaved ${seconds(config.echo.sliceMs)} slices.`,
     '',
   );
-  push('| Server | msg/s | × raw | p50 ms | × raw | p99 ms | × raw | server CPU µs/msg | × raw | server CPU | load gen CPU | spread msg/s |');
+  push('| Server | msg/s | × raw | × raw per run | p50 ms | × raw | p99 ms | × raw | server CPU µs/msg | × raw | server CPU | load gen CPU |');
   push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
   for (const target of names('echo')) {
     const m = (key) => get(target.name, key);
     push(
-      `| ${label(target)} | ${int(m('echo.rate')?.median)} | ${ratio(m('echo.rate')?.ratio)} | ${fixed(m('echo.p50')?.median, 2)} | ${ratio(m('echo.p50')?.ratio)} | ` +
+      `| ${label(target)} | ${int(m('echo.rate')?.median)} | ${ratio(m('echo.rate')?.ratio)} | ${perRun(m('echo.rate'))} | ${fixed(m('echo.p50')?.median, 2)} | ${ratio(m('echo.p50')?.ratio)} | ` +
         `${fixed(m('echo.p99')?.median, 2)} | ${ratio(m('echo.p99')?.ratio)} | ${fixed(m('echo.serverMicros')?.median, 1)} | ${ratio(m('echo.serverMicros')?.ratio)} | ` +
-        `${pct(m('echo.serverCpu')?.median)} | ${pct(m('echo.loadCpu')?.median)} | ${spread(m('echo.rate'))} |`,
+        `${pct(m('echo.serverCpu')?.median)} | ${pct(m('echo.loadCpu')?.median)} |`,
     );
   }
   push('');
@@ -81,15 +81,15 @@ export function renderReport({ machine, fdLimit, runs, targets, summary, warning
 
   push('## Connection rate', '');
   push(
-    `${config.churn.parallel} parallel loops of connect → close → wait for the close, ${seconds(config.churn.warmupMs)} warm-up, ${seconds(config.churn.durationMs)} measured.`,
+    `${config.churn.parallel} parallel loops of connect → close → wait for the close; per run and server: ${seconds(config.churn.warmupMs)} warm-up, then ${seconds(config.churn.durationMs)} measured in interleaved ${seconds(config.churn.sliceMs)} slices.`,
     '',
   );
-  push('| Server | conn/s | × raw | server CPU µs/conn | × raw | server CPU | load gen CPU | spread conn/s |', '|---|--:|--:|--:|--:|--:|--:|--:|');
+  push('| Server | conn/s | × raw | × raw per run | server CPU µs/conn | × raw | server CPU | load gen CPU |', '|---|--:|--:|--:|--:|--:|--:|--:|');
   for (const target of names('churn')) {
     const m = (key) => get(target.name, key);
     push(
-      `| ${label(target)} | ${int(m('churn.rate')?.median)} | ${ratio(m('churn.rate')?.ratio)} | ${fixed(m('churn.serverMicros')?.median, 1)} | ` +
-        `${ratio(m('churn.serverMicros')?.ratio)} | ${pct(m('churn.serverCpu')?.median)} | ${pct(m('churn.loadCpu')?.median)} | ${spread(m('churn.rate'))} |`,
+      `| ${label(target)} | ${int(m('churn.rate')?.median)} | ${ratio(m('churn.rate')?.ratio)} | ${perRun(m('churn.rate'))} | ${fixed(m('churn.serverMicros')?.median, 1)} | ` +
+        `${ratio(m('churn.serverMicros')?.ratio)} | ${pct(m('churn.serverCpu')?.median)} | ${pct(m('churn.loadCpu')?.median)} |`,
     );
   }
   push('');
@@ -101,7 +101,7 @@ export function renderReport({ machine, fdLimit, runs, targets, summary, warning
     push(...warnings.map((warning) => `- ${warning}`), '');
   }
 
-  push('## Per-run values', '');
+  push('## Per-run values', '', 'In parentheses: the ratio to raw ws of the same run.', '');
   push('| Server | Metric | ' + runs.map((_, index) => `run ${index + 1}`).join(' | ') + ' |');
   push('|---|---|' + runs.map(() => '--:|').join(''));
   for (const target of targets) {
@@ -109,7 +109,14 @@ export function renderReport({ machine, fdLimit, runs, targets, summary, warning
       if (key.endsWith('Cpu')) {
         continue;
       }
-      push(`| ${target.name} | ${key} | ${metric.values.map((value) => (value === null ? '—' : fixed(value, value >= 100 ? 0 : 2))).join(' | ')} |`);
+      const cells = metric.values.map((value, index) => {
+        if (value === null) {
+          return '—';
+        }
+        const shown = fixed(value, value >= 100 ? 0 : 2);
+        return target.name === BASELINE || metric.ratios[index] === null ? shown : `${shown} (${ratio(metric.ratios[index])})`;
+      });
+      push(`| ${target.name} | ${key} | ${cells.join(' | ')} |`);
     }
   }
   push('');
@@ -123,18 +130,25 @@ export function renderReport({ machine, fdLimit, runs, targets, summary, warning
   for (const [name, version] of Object.entries(machine.packages)) {
     push(`| ${name} | ${version} |`);
   }
-  push(`| fd limit per process | ${fdLimit} |`, '');
+  push(`| fd limit per process | ${fdLimit} |`);
+  push(`| CPU speed probe (core ${config.cores.server}) | ${describeProbe(cpuProbe)} |`, '');
 
   push('## Method', '');
+  const leanClient =
+    config.wsClient === 'lean'
+      ? 'a minimal WebSocket client on `net` (`load/clients/lean-ws.mjs`: a real upgrade request with a 101 + Sec-WebSocket-Accept check, masked frames, the close handshake; the replies that arrived in one read are answered with one write). The `ws` package client costs about as much CPU per message as a `ws` server, so on one core it would saturate together with the server; `BENCH_WS_CLIENT=ws` switches to it for a cross-check'
+      : 'the `ws` package client (`BENCH_WS_CLIENT=ws`)';
   push(
-    `- Every measurement starts a fresh server process pinned with \`taskset -c ${config.cores.server}\` and a fresh load generator pinned with \`taskset -c ${config.cores.load}\`, both started through \`bash -c 'ulimit -n ${fdLimit}; exec taskset …'\`. Everything listens and connects on 127.0.0.1 only.`,
-    `- Targets run in a rotated order in every run, so no target always comes first or last. raw ws is measured in every run; each ratio compares values of the same run.`,
-    '- Servers: **raw ws** is a hand-written `ws` server doing the dispatch the adapters do (JSON.parse, Map lookup of the event, the handler returns `{event, data}`, JSON.stringify, send). The three Nest 12 apps share one gateway (`@WebSocketGateway({ path })`, one `@SubscribeMessage(\'echo\')` handler returning `{event, data}`) on the Express HTTP server, `logger: false`; only the adapter differs. The switchboard server imports `nestjs-switchboard` from the built `dist/esm`.',
-    '- Clients: the `ws` package for raw ws, WsAdapter and SwitchboardAdapter; socket.io-client with `transports: [\'websocket\']` and `forceNew` (one Manager, one TCP connection per client) for socket.io. The ack row sends `{"event","data","id"}` and gets `{"id","status":"ok","data"}`.',
-    `- Echo: closed loop per connection (a reply triggers the next message), replies validated during the warm-up, latency = time from send to its reply (FIFO per connection), exact percentiles over all replies of the window. "server CPU µs/msg" is server CPU time in the window divided by replies: a cost that does not depend on the load generator.`,
+    `- Servers are pinned with \`taskset -c ${config.cores.server}\`, the load generator (one Node process) with \`taskset -c ${config.cores.load}\`, all started through \`bash -c 'ulimit -n ${fdLimit}; exec taskset …'\` (the hard limit caps the ${config.fdLimit} asked for). Everything listens and connects on 127.0.0.1 only. Every run starts fresh processes.`,
+    `- Echo and connection rate are **interleaved**: in each run every server of the scenario is started (the idle ones use no CPU), each gets one warm-up slice, then the load generator drives one server at a time in rounds of slices (${config.echo.sliceWarmupMs} ms unmeasured + ${config.echo.sliceMs} ms measured, ${config.sliceGapMs} ms pause), the order rotating every round. Why: on a shared VM the speed of a core drifts by tens of percent within seconds (here, before the runs: ${describeProbe(cpuProbe)}), so back-to-back windows per server would compare different machines. Idle memory does not depend on CPU speed: one fresh server at a time, in a rotating order.`,
+    '- raw ws is measured in every run; each ratio compares values of the same run, and the ratio shown is the median of the per-run ratios.',
+    "- Servers: **raw ws** is a hand-written `ws` server doing the dispatch the adapters do (JSON.parse, Map lookup of the event, the handler returns `{event, data}`, JSON.stringify, send). The three Nest 12 apps share one gateway (`@WebSocketGateway({ path })`, one `@SubscribeMessage('echo')` handler returning `{event, data}`) on the Express HTTP server, `logger: false`; only the adapter differs. The switchboard server imports `nestjs-switchboard` from the built `dist/esm`.",
+    `- Clients (the load generator is one Node process): for raw ws, WsAdapter and SwitchboardAdapter, ${leanClient}. socket.io uses socket.io-client with \`transports: ['websocket']\` and \`forceNew\` (one Manager, so one TCP connection, per client). The ack row sends \`{"event","data","id"}\` and gets \`{"id","status":"ok","data"}\`.`,
+    '- Echo: closed loop per connection (a reply triggers the next message), replies validated during the unmeasured part of every slice, latency = time from send to its reply (FIFO per connection), exact percentiles over all replies of the window. "server CPU µs/msg" is the server\'s CPU time in the window divided by the replies: a cost that does not depend on the load generator.',
     `- Idle memory: the load generator opens and closes ${config.idle.warmupConnections} connections (one-time lazy initialisation), the server reports \`process.memoryUsage()\` after 4 × \`gc()\` as the baseline, then the connections are opened ${config.idle.concurrency} at a time up to each N, ${config.idle.settleMs} ms pause, gc again, measure. The server confirms it holds N TCP connections. Heap = \`heapUsed\`; RSS includes native memory (sockets, buffers) but is coarse (pages, no shrinking).`,
-    `- Connection rate: for the ws-protocol servers the connect/close loop uses a minimal WebSocket client on \`net\` (upgrade request, 101 + Sec-WebSocket-Accept check, masked close frame, wait for the server's close and TCP end): the \`ws\` client costs more CPU per connection than a \`ws\` server and would saturate its core first. socket.io uses socket.io-client (connect → namespace connected → disconnect → wait for the WebSocket close). \`BENCH_CHURN_CLIENT=ws\` uses the \`ws\` client instead.`,
-    '- CPU: user + system time from `/proc/<pid>/stat` of the server and of the load generator over exactly the measured window, in % of one core; the load generator reads both. Per-core busy time from `/proc/stat` over the same window detects other processes competing for the cores (reported under Warnings).',
+    '- Connection rate: each loop connects, closes as soon as the connection is usable (WebSocket open; for socket.io, the namespace connected), waits until the server closed the TCP connection, and starts again.',
+    '- CPU: user + system time from `/proc/<pid>/stat` of the server and of the load generator over exactly the measured window, in % of one core (the load generator reads both; the raw JSON also has the user/system split). On loopback the kernel TCP work is charged to the writing process, so roughly half of each process is system time.',
+    `- Shared machine: before starting the servers of a measurement the orchestrator waits (up to 30 s) until both cores are under ${config.quietPercent}% busy. Per-core busy time from \`/proc/stat\` over each slice is compared with our processes' own CPU; a slice during which another process took more than ${config.foreignLoadPoints} points of a core is measured again (up to ${config.retries} times). Both show under Warnings.`,
     '',
   );
 
@@ -159,8 +173,19 @@ function pct(value) {
   return value === null || value === undefined ? '—' : `${Math.round(value)}%`;
 }
 
-function spread(metric) {
-  return metric?.spreadPercent === null || metric?.spreadPercent === undefined ? '—' : `${metric.spreadPercent.toFixed(1)}%`;
+/** The per-run ratios to raw ws, in run order: how far apart the runs are. */
+function perRun(metric) {
+  return metric?.ratios?.length ? metric.ratios.map((value) => (value === null ? '—' : value.toFixed(2))).join(' / ') : '—';
+}
+
+function describeProbe(probe) {
+  if (!probe?.opsPerMs?.length) {
+    return 'not measured';
+  }
+  const values = [...probe.opsPerMs].sort((a, b) => a - b);
+  const mid = values[values.length >> 1];
+  const spreadPercent = Math.round(((values[values.length - 1] - values[0]) / mid) * 100);
+  return `a fixed JSON loop ran at ${values[0]}–${values[values.length - 1]} ops/ms over ${values.length} windows of ${probe.windowMs} ms (${spreadPercent}% apart)`;
 }
 
 function met(value, test) {

@@ -47,6 +47,12 @@ export class Samples {
     this.values[this.length++] = value;
   }
 
+  addAll(other) {
+    for (let i = 0; i < other.length; i++) {
+      this.add(other.values[i]);
+    }
+  }
+
   sorted() {
     return this.values.subarray(0, this.length).sort();
   }

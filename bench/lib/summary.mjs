@@ -1,7 +1,6 @@
 // Turns the per-run results into medians, same-run ratios to raw ws, and
 // warnings about anything that makes a number less trustworthy.
 import { config } from './config.mjs';
-import { foreignLoad } from './cpu.mjs';
 import { median, spreadPercent } from './stats.mjs';
 import { BASELINE } from './targets.mjs';
 
@@ -78,10 +77,9 @@ function safeGet(metric, result) {
   }
 }
 
-/** Plain-language warnings about saturation, foreign load, failures and variance. */
+/** Plain-language warnings about saturation, other load, failures and variance. */
 export function collectWarnings(runs, targets, summary) {
   const warnings = [];
-  const windows = [];
   runs.forEach((run, index) => {
     for (const target of targets) {
       for (const [scenario, result] of Object.entries(run[target.name] ?? {})) {
@@ -90,29 +88,32 @@ export function collectWarnings(runs, targets, summary) {
           warnings.push(`${where}: failed: ${result.error.split('\n')[0]}`);
           continue;
         }
-        for (const attempt of result.attempts ?? []) {
-          if (!attempt.quiet.quiet) {
-            warnings.push(`${where}: the cores were still ${attempt.quiet.busiestPercent}% busy with other work after ${Math.round(attempt.quiet.waitedMs / 1000)} s of waiting; measured anyway.`);
-          }
-        }
-        if ((result.attempts?.length ?? 1) > 1) {
-          warnings.push(`${where}: measured ${result.attempts.length} times: other processes took CPU during the earlier windows (kept: the last).`);
+        if (result.quiet && !result.quiet.quiet) {
+          warnings.push(`${where}: the cores were still ${result.quiet.busiestPercent}% busy with other work after ${Math.round(result.quiet.waitedMs / 1000)} s of waiting; measured anyway.`);
         }
         if (scenario === 'idle') {
           for (const point of result.points) {
-            windows.push({ where: `${where} (connecting ${point.connections})`, cpu: point.connect.cpu });
             if (point.serverSawConnections !== point.connections) {
               warnings.push(`${where}: the server saw ${point.serverSawConnections} connections, expected ${point.connections}.`);
             }
           }
           continue;
         }
-        windows.push({ where, cpu: result.cpu, saturationMatters: true });
+        if (result.discardedSlices > 0) {
+          warnings.push(`${where}: ${result.discardedSlices} slice(s) were disturbed by other processes and measured again.`);
+        }
+        if (result.disturbedSlicesKept > 0) {
+          warnings.push(`${where}: ${result.disturbedSlicesKept} slice(s) kept although other processes took more than ${config.foreignLoadPoints} points of a core (retries exhausted).`);
+        }
+        if (result.cpu.percent.load >= 90) {
+          const limit = result.cpu.percent.server >= 95 ? 'the server was saturated too, so this is close to its capacity, with thin headroom' : 'this number may be limited by the client, not the server';
+          warnings.push(`${where}: the load generator used ${Math.round(result.cpu.percent.load)}% of its core: ${limit}.`);
+        }
         if (result.unexpectedReplies > 0) {
           warnings.push(`${where}: ${result.unexpectedReplies} of ${result.warmupRepliesChecked} warm-up replies were not the expected echo.`);
         }
         if (result.repliesMissingAfterDrain > 0) {
-          warnings.push(`${where}: ${result.repliesMissingAfterDrain} replies had not arrived 5 s after the window.`);
+          warnings.push(`${where}: ${result.repliesMissingAfterDrain} replies had not arrived 5 s after a slice.`);
         }
         if (result.errors > 0) {
           warnings.push(`${where}: ${result.errors} connect/close cycles failed (first: ${result.firstError}).`);
@@ -121,21 +122,11 @@ export function collectWarnings(runs, targets, summary) {
     }
   });
 
-  for (const { where, cpu, saturationMatters } of windows) {
-    if (saturationMatters && cpu.percent.load >= 90) {
-      warnings.push(`${where}: the load generator used ${cpu.percent.load}% of its core: this number may be limited by the client, not the server.`);
-    }
-    const foreign = foreignLoad(cpu, config.cores);
-    if (foreign.points > config.foreignLoadPoints) {
-      warnings.push(`${where}: core ${foreign.core} was ${foreign.points} points busier than our process on it: other processes competed for the CPU.`);
-    }
-  }
-
   for (const [name, metrics] of Object.entries(summary)) {
     for (const key of ['echo.rate', 'churn.rate', ...config.idle.counts.map((count) => `idle.${count}.heap`)]) {
       const spread = metrics[key]?.spreadPercent;
       if (spread !== null && spread !== undefined && spread > 10) {
-        warnings.push(`${name} ${key}: runs differ by ${spread.toFixed(0)}% (max - min over median).`);
+        warnings.push(`${name} ${key}: runs differ by ${spread.toFixed(0)}% (max - min over median); the same-run ratios are steadier.`);
       }
     }
   }

@@ -1,10 +1,10 @@
-// Connection rate: `parallel` loops, each opening a connection, closing it
-// as soon as it is open, waiting for the close to complete, and starting
-// again. Cycles completed inside the measured window count.
-import { cpuWindow } from '../lib/cpu.mjs';
+// Connection rate, one server per slice: `parallel` loops, each opening a
+// connection, closing it as soon as it is usable, waiting for the close to
+// complete, and starting again. Cycles completed inside the window count.
 import { loadClient, sleep } from './pool.mjs';
+import { measuredSlice } from './slice.mjs';
 
-export async function runChurn({ client, lean, port, serverPid, parallel, warmupMs, durationMs }) {
+export async function churnSlice({ client, lean, port, parallel, warmupMs, durationMs, pids, coreOf, foreignLoadPoints }) {
   const driver = await loadClient(client);
   let running = true;
   let measuring = false;
@@ -29,21 +29,16 @@ export async function runChurn({ client, lean, port, serverPid, parallel, warmup
   const loops = Array.from({ length: parallel }, loop);
 
   await sleep(warmupMs);
-  measuring = true;
-  const cpu = cpuWindow({ server: serverPid, load: process.pid });
-  await sleep(durationMs);
-  const window = cpu.stop();
-  measuring = false;
-  const measuredCycles = cycles;
+  let result = { warmupOnly: true };
+  if (durationMs > 0) {
+    result = await measuredSlice({ pids, coreOf, foreignLoadPoints }, async () => {
+      measuring = true;
+      await sleep(durationMs);
+      measuring = false;
+      return { cycles };
+    });
+  }
   running = false;
   await Promise.all(loops);
-
-  return {
-    connectionsPerSecond: measuredCycles / window.seconds,
-    cycles: measuredCycles,
-    errors,
-    firstError,
-    serverCpuMicrosPerConnection: measuredCycles > 0 ? ((window.percent.server / 100) * window.seconds * 1e6) / measuredCycles : null,
-    cpu: window,
-  };
+  return { ...result, errors, firstError };
 }

@@ -1,6 +1,7 @@
 // Entry of every server process: `node --expose-gc servers/main.mjs <kind>`.
 // Starts bench/servers/<kind>.mjs on 127.0.0.1 (ephemeral port), then
 // answers the orchestrator's requests over IPC.
+import { probeCpuSpeed } from '../lib/cpu-probe.mjs';
 import { serveRequests } from '../lib/ipc.mjs';
 
 const kind = process.argv[2];
@@ -25,6 +26,7 @@ serveRequests(
       return { ...usage, connections: await openConnections() };
     },
     connections: openConnections,
+    cpuProbe: probeCpuSpeed,
     // No graceful close: nothing is measured after this, and exiting releases every socket and the port.
     stop() {},
   },

@@ -26,6 +26,8 @@ Module({ providers: [EchoGateway] })(BenchModule);
  * most applications. Resolves with the listening HTTP server.
  */
 export async function startNestApp(createAdapter) {
+  // abortOnError: false makes a failing bootstrap throw (the orchestrator
+  // reports the measurement as failed) instead of exiting the process.
   const app = await NestFactory.create(BenchModule, { logger: false, abortOnError: false });
   app.useWebSocketAdapter(createAdapter(app));
   await app.listen(0, HOST);

@@ -18,12 +18,12 @@ import type {
 } from '../interfaces/switchboard-options.interface.js';
 import type { ProviderResolver } from '../auth/handshake-auth.js';
 import { SwitchboardHub } from '../hub/switchboard-hub.js';
-import { onSocketPong } from '../liveness/heartbeat.js';
 import { rejectPendingRequests } from '../requests/client-requests.js';
 import type { GatewayStatsSnapshot } from '../socket/gateway-stats.js';
 import { SwitchboardServer } from '../socket/switchboard-server.js';
-import type { SocketData, SwitchboardSocket } from '../socket/switchboard-socket.js';
+import type { DisconnectCallback, SocketData, SwitchboardSocket } from '../socket/switchboard-socket.js';
 import { closeClients } from './close-clients.js';
+import { findProvider, findRootProvider } from './provider-lookup.js';
 import { resolveAdapterOptions, splitGatewayOptions } from './gateway-options.js';
 import { refuseUpgradeRequest } from './http-refusal.js';
 import { normalizePath } from './route-matcher.js';
@@ -94,9 +94,19 @@ export class SwitchboardAdapter extends AbstractWsAdapter {
     server.on('connection', callback);
   }
 
-  /** Nest's disconnect hook receives `(code, reason)` as with `WsAdapter`. */
-  override bindClientDisconnect(client: SwitchboardSocket, callback: (...args: unknown[]) => void): void {
-    client.once('close', callback);
+  /**
+   * Nest's disconnect hook receives `(code, reason)` as with `WsAdapter`. It
+   * is called from the socket's one 'close' listener, before the socket
+   * leaves its rooms, so `handleDisconnect` can still read `client.rooms`.
+   */
+  override bindClientDisconnect(client: SwitchboardSocket, callback: DisconnectCallback): void {
+    if (client._gateway === undefined) {
+      client.once('close', callback);
+    } else if (client._onDisconnect === undefined) {
+      client._onDisconnect = callback;
+    } else {
+      client._onDisconnect = [client._onDisconnect, callback].flat();
+    }
   }
 
   override bindMessageHandlers(
@@ -242,9 +252,6 @@ function acceptSocket(socket: SwitchboardSocket, server: SwitchboardServer, hand
   server.track(socket);
   socket.on('error', onSocketError);
   socket.on('close', onSocketClose);
-  if (server.heartbeat.running) {
-    socket.on('pong', onSocketPong);
-  }
 }
 
 /**
@@ -258,9 +265,15 @@ function onSocketError(this: WebSocket, error: Error & { code?: string }): void 
   logger.debug(`Client ${socket.id}: ${error.code ?? 'socket error'}: ${error.message}`);
 }
 
-function onSocketClose(this: WebSocket): void {
+function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
   const socket = this as SwitchboardSocket;
   const gateway = socket._gateway!;
+  const onDisconnect = socket._onDisconnect;
+  if (typeof onDisconnect === 'function') {
+    onDisconnect(code, reason);
+  } else if (onDisconnect !== undefined) {
+    onDisconnect.forEach((callback) => callback(code, reason));
+  }
   gateway.stats.connectionsClosed++;
   gateway.untrack(socket);
   rejectPendingRequests(socket);
@@ -271,9 +284,7 @@ function onSocketClose(this: WebSocket): void {
       subscription.unsubscribe();
     }
   }
-  // Nest's handleDisconnect runs in a later 'close' listener; leaving the
-  // rooms one microtask later lets it still read `client.rooms`.
-  queueMicrotask(() => gateway.rooms.leaveAll(socket));
+  gateway.rooms.leaveAll(socket);
 }
 
 /**
@@ -281,30 +292,15 @@ function onSocketClose(this: WebSocket): void {
  * has them, and otherwise instantiated with DI from the root module.
  */
 function providerResolverOf(appOrHttpServer: object | undefined): ProviderResolver | undefined {
-  const app = appOrHttpServer as { get?: (token: unknown, options?: { strict: boolean }) => unknown } | undefined;
-  if (typeof app?.get !== 'function') {
+  const moduleRef = findRootProvider<ModuleRef>(appOrHttpServer, ModuleRef);
+  if (moduleRef === undefined) {
     return undefined;
   }
-  const get = app.get.bind(app);
-  return async <T>(type: Type<T>): Promise<T> => {
-    try {
-      return get(type, { strict: false }) as T;
-    } catch {
-      return (get(ModuleRef) as ModuleRef).create(type);
-    }
-  };
+  return async <T>(type: Type<T>): Promise<T> => findProvider<T>(appOrHttpServer, type) ?? moduleRef.create(type);
 }
 
 /** The hub `SwitchboardModule` provides, when the adapter is built with the application. */
 function findProvidedHub(appOrHttpServer: object | undefined): SwitchboardHub | undefined {
-  const app = appOrHttpServer as { get?: (token: unknown, options: { strict: boolean }) => unknown } | undefined;
-  if (typeof app?.get !== 'function') {
-    return undefined;
-  }
-  try {
-    const hub = app.get(SwitchboardHub, { strict: false });
-    return hub instanceof SwitchboardHub ? hub : undefined;
-  } catch {
-    return undefined; // The module is not imported.
-  }
+  const hub = findProvider<unknown>(appOrHttpServer, SwitchboardHub);
+  return hub instanceof SwitchboardHub ? hub : undefined;
 }

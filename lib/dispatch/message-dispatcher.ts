@@ -25,7 +25,6 @@ export function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolea
   const socket = this as SwitchboardSocket;
   const gateway = socket._gateway!;
   gateway.stats.messagesReceived++;
-  socket._alive = true; // any message is as good as a pong
   const frame = toBuffer(data);
   const { codec, messageParser } = gateway.behaviour;
 

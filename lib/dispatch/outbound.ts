@@ -4,6 +4,7 @@ import { EXCEPTION_EVENT } from '../constants.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import type { ErrorBody, MessageId } from '../interfaces/envelope.interface.js';
 import { handleSlowConsumer } from '../limits/slow-consumer.js';
+import { batchWritesThisTick } from './write-batching.js';
 import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
 
 const logger = new Logger('SwitchboardAdapter');
@@ -14,7 +15,7 @@ const logger = new Logger('SwitchboardAdapter');
  * encode (a cycle, a BigInt) is a server bug: it is logged, never thrown into
  * the message loop.
  */
-export function sendValue(socket: SwitchboardSocket, value: unknown): boolean {
+export function sendValue(socket: SwitchboardSocket, value: unknown, compress?: boolean): boolean {
   if (socket.readyState !== WebSocket.OPEN) {
     return false;
   }
@@ -29,7 +30,12 @@ export function sendValue(socket: SwitchboardSocket, value: unknown): boolean {
     logger.error(`A reply could not be encoded and was not sent: ${(error as Error).message}`, (error as Error).stack);
     return false;
   }
-  socket.send(frame);
+  batchWritesThisTick(socket);
+  if (compress === undefined) {
+    socket.send(frame);
+  } else {
+    socket.send(frame, { compress, binary: typeof frame !== 'string' });
+  }
   return true;
 }
 

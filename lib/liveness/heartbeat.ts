@@ -1,10 +1,13 @@
+import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
 
 /**
  * One timer per gateway, not per socket. Each tick terminates the sockets
- * that have not shown a sign of life (a pong, or any message) since the
- * previous tick, then marks the others as unproven and pings them. A peer
+ * that have not shown a sign of life since the previous tick, and pings the
+ * others. A sign of life is any byte read from the peer (a pong, a message):
+ * comparing the TCP socket's `bytesRead` needs no listener and no work per
+ * message, only one number per socket. A peer
  * that stopped answering is therefore gone within two intervals, and
  * `terminate()` (not `close()`, which would wait for a close handshake the
  * dead peer never sends) makes its `close` event, and Nest's
@@ -45,18 +48,15 @@ export class Heartbeat {
       if (socket.readyState !== WebSocket.OPEN) {
         continue;
       }
-      if (!socket._alive) {
+      const bytesRead = (socket as unknown as { _socket?: Socket })._socket?.bytesRead ?? 0;
+      if (bytesRead === socket._bytesSeen) {
         this.timeouts++;
         socket.terminate();
         continue;
       }
-      socket._alive = false;
+      socket._bytesSeen = bytesRead;
       socket.ping();
     }
   }
 }
 
-/** Registered on each socket when the heartbeat is on (no closure: `this` is the socket). */
-export function onSocketPong(this: WebSocket): void {
-  (this as SwitchboardSocket)._alive = true;
-}

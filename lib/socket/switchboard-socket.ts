@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { WsMessageHandler } from '@nestjs/common';
 import type { Subscription } from 'rxjs';
@@ -7,8 +6,13 @@ import type { Handshake, PathParams, QueryParams } from '../interfaces/handshake
 import type { BroadcastOperator, RoomTarget } from '../broadcast/broadcast-operator.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { SwitchboardError } from '../errors/switchboard.error.js';
+import { sendValue } from '../dispatch/outbound.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, requestClient, type PendingRequest } from '../requests/client-requests.js';
+import { createSocketId } from './socket-id.js';
 import type { SwitchboardServer } from './switchboard-server.js';
+
+/** @internal */
+export type DisconnectCallback = (code: number, reason: Buffer) => void;
 
 /** The per-connection data object users fill in; `client.data` by default. */
 export type SocketData = Record<string, unknown>;
@@ -25,8 +29,8 @@ export type SocketData = Record<string, unknown>;
  */
 export class SwitchboardSocket<TData extends object = SocketData> extends WebSocket {
   // Every field is initialised here, in one order, so that all sockets share one shape.
-  /** Unique across processes (a random UUID), assigned when `ws` builds the socket. */
-  readonly id: string = randomUUID();
+  /** Unique across processes (128 random bits, 22 base64url characters), assigned when `ws` builds the socket. */
+  readonly id: string = createSocketId();
   /** @internal The gateway server this socket belongs to. */
   _gateway: SwitchboardServer | undefined = undefined;
   /** @internal The handshake facts; set before Nest sees the socket. */
@@ -37,8 +41,12 @@ export class SwitchboardSocket<TData extends object = SocketData> extends WebSoc
   _handlers: readonly WsMessageHandler[] | undefined = undefined;
   /** @internal Observable replies still running; created on first use. */
   _subscriptions: Set<Subscription> | undefined = undefined;
-  /** @internal Heartbeat: a pong or a message arrived since the last ping. */
-  _alive = true;
+  /** @internal Heartbeat: bytes read from the peer at the last ping (-1: not pinged yet). */
+  _bytesSeen = -1;
+  /** @internal Nest's disconnect callback(s), called from our own 'close' listener. */
+  _onDisconnect: DisconnectCallback | DisconnectCallback[] | undefined = undefined;
+  /** @internal Writes are held until the end of this tick (see write-batching). */
+  _corked = false;
   /** @internal Rate limit token bucket: tokens left, and when it was last refilled (0: never). */
   _tokens = 0;
   _tokenTime = 0;
@@ -91,6 +99,16 @@ export class SwitchboardSocket<TData extends object = SocketData> extends WebSoc
 
   get remoteAddress(): string | undefined {
     return this.handshake.remoteAddress;
+  }
+
+  /**
+   * Sends `{ event, data }` to this client through the gateway's codec.
+   * `compress` overrides permessage-deflate for this one message (when the
+   * client negotiated it; `ws` still skips messages under the threshold).
+   * Returns false when nothing was sent (closed, or a slow consumer).
+   */
+  sendEvent(event: string, data?: unknown, options: { compress?: boolean } = {}): boolean {
+    return sendValue(this as SwitchboardSocket, { event, data }, options.compress);
   }
 
   // --- Rooms. ---------------------------------------------------------------

@@ -133,7 +133,7 @@ describe('protocol v1: acknowledgements', () => {
         visits: 1,
       });
       expect(second.data.visits).toBe(2);
-      expect(first.data.id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(first.data.id).toMatch(/^[A-Za-z0-9_-]{22}$/);
       expect(mine.data.id).not.toBe(first.data.id);
     } finally {
       await other.close();

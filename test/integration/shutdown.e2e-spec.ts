@@ -1,12 +1,17 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { connect as connectTcp, type Socket } from 'node:net';
-import { SubscribeMessage, WebSocketGateway, type OnGatewayDisconnect } from '@nestjs/websockets';
+import { fileURLToPath } from 'node:url';
+import { MessageBody, SubscribeMessage, WebSocketGateway, type OnGatewayDisconnect } from '@nestjs/websockets';
 import { SwitchboardAdapter, type SwitchboardServer, type SwitchboardSocket } from '../../lib/index.js';
 import { rawUpgrade } from '../helpers/http-upgrade.js';
 import { startApp } from '../helpers/nest-app.js';
 import { TestClient } from '../helpers/ws-client.js';
 import { waitUntil } from './drop-in.suite.js';
 
-@WebSocketGateway({ path: '/live', closeTimeout: 300 })
+@WebSocketGateway({ path: '/restart', shutdownCloseCode: 1012 })
+class RestartGateway {}
+
+@WebSocketGateway({ path: '/live', closeTimeout: 300, drainTimeout: 1000 })
 class LiveGateway implements OnGatewayDisconnect {
   static disconnects: unknown[][] = [];
   static sockets: SwitchboardSocket[] = [];
@@ -27,6 +32,12 @@ class LiveGateway implements OnGatewayDisconnect {
   @SubscribeMessage('ping')
   ping(): string {
     return 'pong';
+  }
+
+  @SubscribeMessage('slow')
+  async slow(@MessageBody() ms: number): Promise<number> {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    return ms;
   }
 }
 
@@ -57,6 +68,77 @@ describe('graceful shutdown', () => {
       expect(await client.waitClose()).toEqual({ code: 1001, reason: 'Server shutting down' });
     }
     expect(LiveGateway.disconnects).toHaveLength(3);
+  });
+
+  it('lets handlers in flight finish and send their acks before closing; later messages get SERVER_SHUTTING_DOWN', async () => {
+    const running = await startApp({ providers: [LiveGateway] });
+    const client = await TestClient.connect(running.url('/live'));
+    client.send({ event: 'slow', data: 200, id: 'in-flight' });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const closing = running.close();
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    client.send({ event: 'ping', id: 'late' });
+    expect(await client.ack('late')).toMatchObject({ status: 'error', error: { code: 'SERVER_SHUTTING_DOWN' } });
+    expect(await client.ack('in-flight')).toEqual({ id: 'in-flight', status: 'ok', data: 200 });
+    expect(await client.waitClose()).toEqual({ code: 1001, reason: 'Server shutting down' });
+    await closing;
+  });
+
+  it('can announce a restart with 1012', async () => {
+    const running = await startApp({ providers: [RestartGateway] });
+    const client = await TestClient.connect(running.url('/restart'));
+    await running.close();
+    expect(await client.waitClose()).toEqual({ code: 1012, reason: 'Server restarting' });
+  });
+
+  async function startChild(env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
+    const child = spawn(process.execPath, [fileURLToPath(new URL('../fixtures/sigterm-app.mjs', import.meta.url))], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: { ...process.env, NODE_OPTIONS: '', ...env },
+    });
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stdout!.once('data', (chunk: Buffer) => resolve(Number(String(chunk).trim())));
+      child.once('exit', (code) => reject(new Error(`app exited early with ${code}`)));
+    });
+    return { child, port };
+  }
+
+  function exitOf(child: ChildProcess, timeoutMs: number): Promise<{ code: number | null; signal: string | null } | 'still running'> {
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([
+      new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))),
+      new Promise<'still running'>((resolve) => (timer = setTimeout(() => resolve('still running'), timeoutMs))),
+    ]).finally(() => clearTimeout(timer));
+  }
+
+  it("on SIGTERM with Nest's shutdown hooks: drains the handler in flight, then sends 1001", async () => {
+    const { child, port } = await startChild({});
+    try {
+      const client = await TestClient.connect(`ws://127.0.0.1:${port}/app`);
+      client.send({ event: 'slow', data: 150, id: 1 });
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      const exited = exitOf(child, 5000);
+      child.kill('SIGTERM');
+      expect(await client.ack(1)).toEqual({ id: 1, status: 'ok', data: { done: 150 } });
+      expect((await client.waitClose()).code).toBe(1001);
+      // Nest re-raises the signal once app.close() has finished.
+      expect(await exited).toEqual({ code: null, signal: 'SIGTERM' });
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('leaves no handle behind: after app.close() the process exits on its own', async () => {
+    const { child, port } = await startChild({ CLOSE_ON_STDIN_END: '1' });
+    try {
+      const client = await TestClient.connect(`ws://127.0.0.1:${port}/app`);
+      const exited = exitOf(child, 5000);
+      child.stdin!.end();
+      expect((await client.waitClose()).code).toBe(1001);
+      expect(await exited).toEqual({ code: 0, signal: null });
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   it('terminates a peer that ignores the close handshake after closeTimeout, and refuses upgrades meanwhile with 503', async () => {

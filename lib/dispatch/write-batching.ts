@@ -1,0 +1,35 @@
+import type { Socket } from 'node:net';
+import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
+
+const corked: SwitchboardSocket[] = [];
+
+/**
+ * Holds a socket's writes until the end of the current tick, so the replies
+ * to a burst of messages (one TCP read often carries many) leave in one
+ * `writev` instead of one syscall each: the syscall is most of a reply's
+ * cost. The socket is uncorked on `process.nextTick`, before any I/O, so no
+ * reply waits longer than the code already running.
+ */
+export function batchWritesThisTick(socket: SwitchboardSocket): void {
+  if (socket._corked) {
+    return;
+  }
+  const raw = (socket as unknown as { _socket?: Socket })._socket;
+  if (raw === undefined || typeof raw.cork !== 'function') {
+    return;
+  }
+  socket._corked = true;
+  raw.cork();
+  if (corked.push(socket) === 1) {
+    process.nextTick(uncorkAll);
+  }
+}
+
+function uncorkAll(): void {
+  for (let i = 0; i < corked.length; i++) {
+    const socket = corked[i];
+    socket._corked = false;
+    (socket as unknown as { _socket: Socket })._socket.uncork();
+  }
+  corked.length = 0;
+}
