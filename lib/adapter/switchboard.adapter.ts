@@ -277,9 +277,9 @@ function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
   gateway.stats.connectionsClosed++;
   gateway.untrack(socket);
   rejectPendingRequests(socket);
-  const subscriptions = socket._subscriptions;
+  const subscriptions = socket._extras?.subscriptions;
   if (subscriptions !== undefined) {
-    socket._subscriptions = undefined;
+    socket._extras!.subscriptions = undefined;
     for (const subscription of subscriptions) {
       subscription.unsubscribe();
     }

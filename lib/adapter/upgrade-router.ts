@@ -6,6 +6,7 @@ import { SwitchboardError } from '../errors/switchboard.error.js';
 import type { Handshake, PathParams } from '../interfaces/handshake.interface.js';
 import type { SwitchboardServer } from '../socket/switchboard-server.js';
 import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
+import { HandshakeFacts } from './handshake-facts.js';
 import { retainedHeaders } from './handshake-headers.js';
 import { refuseUpgrade } from './http-refusal.js';
 import { parseQueryString } from './query-string.js';
@@ -129,15 +130,15 @@ export class UpgradeRouter {
       // The slot is held until the TCP connection ends, whatever happens to the handshake.
       socket.once('close', () => server.slots.release(ip));
     }
-    const handshake: Handshake = {
-      path: pathname,
-      route: route.path,
+    const handshake: Handshake = new HandshakeFacts(
+      // The common case, a path equal to its route, shares the route's string.
+      pathname === route.path ? route.path : pathname,
+      route.path,
       params,
-      query: parseQueryString(search),
-      headers: retainedHeaders(request.headers),
-      remoteAddress: request.socket.remoteAddress,
-      connectedAt: Date.now(),
-    };
+      parseQueryString(search),
+      retainedHeaders(request.headers),
+      request.socket,
+    );
     if (server.auth === undefined) {
       this.upgrade(server, request, socket, head, handshake, undefined);
       return;

@@ -158,7 +158,7 @@ function dispatch(socket: SwitchboardSocket, handler: WsMessageHandler, message:
  * values are sent as plain replies. Unsubscribed when the socket closes.
  */
 function subscribeReplies(socket: SwitchboardSocket, result: Observable<unknown>, reply: PendingReply | undefined): void {
-  const subscriptions = (socket._subscriptions ??= new Set());
+  const subscriptions = ((socket._extras ??= {}).subscriptions ??= new Set());
   // A synchronous Observable completes inside subscribe(), before the
   // subscription is returned: `finished` tells the two cases apart.
   let subscription: Subscription | undefined;

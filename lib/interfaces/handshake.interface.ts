@@ -18,6 +18,4 @@ export interface Handshake {
   readonly headers: IncomingHttpHeaders;
   /** The peer address as the TCP socket reports it (no proxy headers are trusted). */
   readonly remoteAddress: string | undefined;
-  /** `Date.now()` at the upgrade. */
-  readonly connectedAt: number;
 }

@@ -9,22 +9,31 @@ export const enum RateVerdict {
   Close,
 }
 
+/** Tokens left, when they were last counted, and messages refused in a row. */
+export interface TokenBucket {
+  tokens: number;
+  time: number;
+  refusedInARow: number;
+}
+
 /**
  * A token bucket per connection, refilled lazily when a message arrives (no
- * timer). The bucket lives in three numbers on the socket.
+ * timer); created on the first message, so gateways without a limit pay nothing.
  */
 export function takeToken(socket: SwitchboardSocket, limit: Required<RateLimitOptions>, now: number): RateVerdict {
-  if (socket._tokenTime === 0) {
-    socket._tokens = limit.burst;
+  const extras = (socket._extras ??= {});
+  let bucket = extras.bucket;
+  if (bucket === undefined) {
+    bucket = extras.bucket = { tokens: limit.burst, time: now, refusedInARow: 0 };
   } else {
-    socket._tokens = Math.min(limit.burst, socket._tokens + ((now - socket._tokenTime) / 1000) * limit.messagesPerSecond);
+    bucket.tokens = Math.min(limit.burst, bucket.tokens + ((now - bucket.time) / 1000) * limit.messagesPerSecond);
+    bucket.time = now;
   }
-  socket._tokenTime = now;
-  if (socket._tokens >= 1) {
-    socket._tokens -= 1;
-    socket._refusedInARow = 0;
+  if (bucket.tokens >= 1) {
+    bucket.tokens -= 1;
+    bucket.refusedInARow = 0;
     return RateVerdict.Accept;
   }
-  socket._refusedInARow++;
-  return socket._refusedInARow >= limit.closeAfter ? RateVerdict.Close : RateVerdict.Refuse;
+  bucket.refusedInARow++;
+  return bucket.refusedInARow >= limit.closeAfter ? RateVerdict.Close : RateVerdict.Refuse;
 }

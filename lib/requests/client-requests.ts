@@ -28,8 +28,9 @@ export function requestClient(socket: SwitchboardSocket, event: string, data: un
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
     return Promise.reject(new SwitchboardError(ErrorCode.INVALID_OPTION, 'A request timeout must be a positive number of milliseconds.'));
   }
-  const id = ++socket._requestSeq;
-  const pending = (socket._pendingRequests ??= new Map());
+  const requests = ((socket._extras ??= {}).requests ??= { seq: 0, pending: new Map() });
+  const id = ++requests.seq;
+  const pending = requests.pending;
   const gateway = socket._gateway!;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -51,12 +52,12 @@ export function requestClient(socket: SwitchboardSocket, event: string, data: un
 
 /** Settles the request a client ack answers; a late or unknown ack is counted and dropped. */
 export function settleClientAck(socket: SwitchboardSocket, id: unknown, status: 'ok' | 'error', data: unknown, error: unknown): void {
-  const request = typeof id === 'number' ? socket._pendingRequests?.get(id) : undefined;
+  const request = typeof id === 'number' ? socket._extras?.requests?.pending.get(id) : undefined;
   if (request === undefined) {
     socket._gateway!.stats.strayAcks++;
     return;
   }
-  socket._pendingRequests!.delete(id as number);
+  socket._extras!.requests!.pending.delete(id as number);
   clearTimeout(request.timer);
   if (status === 'ok') {
     request.resolve(data);
@@ -70,12 +71,12 @@ export function settleClientAck(socket: SwitchboardSocket, id: unknown, status: 
 
 /** Rejects every pending request of a socket that closed. */
 export function rejectPendingRequests(socket: SwitchboardSocket): void {
-  const pending = socket._pendingRequests;
-  if (pending === undefined) {
+  const requests = socket._extras?.requests;
+  if (requests === undefined) {
     return;
   }
-  socket._pendingRequests = undefined;
-  for (const request of pending.values()) {
+  socket._extras!.requests = undefined;
+  for (const request of requests.pending.values()) {
     clearTimeout(request.timer);
     request.reject(new SwitchboardError(ErrorCode.DISCONNECTED, 'The client disconnected before it acked.'));
   }

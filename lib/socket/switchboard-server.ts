@@ -43,8 +43,13 @@ export class SwitchboardServer extends WebSocketServer<typeof SwitchboardSocket>
   /** @internal Handlers running now, across all sockets; `close()` waits for them. */
   private inflight = 0;
   private drainWaiter: (() => void) | undefined;
-  /** Every open socket of this gateway by id (independent of `clientTracking`). */
-  private readonly socketsById = new Map<string, SwitchboardSocket>();
+  /**
+   * Every open socket of this gateway: `ws`'s own client set (tracking is
+   * always on, so `server.clients` works as platform-ws users expect).
+   */
+  declare clients: Set<SwitchboardSocket>;
+  /** Sockets by id, built on the first lookup by id and kept up to date from then on. */
+  private socketsById: Map<string, SwitchboardSocket> | undefined;
   /**
    * Dispatch tables built from the handler lists Nest binds; every socket
    * of the gateway shares one, so a connection stores only a reference.
@@ -64,12 +69,13 @@ export class SwitchboardServer extends WebSocketServer<typeof SwitchboardSocket>
       ...wsOptions,
       noServer: true,
       WebSocket: SwitchboardSocket,
+      clientTracking: true,
       maxPayload: behaviour.maxPayload,
       handleProtocols: withTokenProtocol(behaviour.auth?.token?.protocol, wsOptions.handleProtocols),
     });
     this.slots = new ConnectionSlots(behaviour.maxConnections, behaviour.maxConnectionsPerIp);
     this.auth = behaviour.auth !== undefined ? new HandshakeAuth(behaviour.auth, resolveProvider) : undefined;
-    this.heartbeat = new Heartbeat(behaviour.heartbeatInterval, () => this.socketsById.values());
+    this.heartbeat = new Heartbeat(behaviour.heartbeatInterval, () => this.clients);
     if (behaviour.heartbeatInterval > 0) {
       this.heartbeat.start();
     }
@@ -128,7 +134,7 @@ export class SwitchboardServer extends WebSocketServer<typeof SwitchboardSocket>
 
   /** A connected client of this gateway, in this process. */
   clientById(id: string): SwitchboardSocket | undefined {
-    return this.socketsById.get(id);
+    return this.byId().get(id);
   }
 
   /** Local members of a room. */
@@ -147,12 +153,12 @@ export class SwitchboardServer extends WebSocketServer<typeof SwitchboardSocket>
   }
 
   get connectionCount(): number {
-    return this.socketsById.size;
+    return this.clients.size;
   }
 
   getStats(): GatewayStatsSnapshot {
     this.stats.heartbeatTimeouts = this.heartbeat.timeouts;
-    return { ...this.stats, path: this.route, connections: this.socketsById.size, rooms: this.rooms.size };
+    return { ...this.stats, path: this.route, connections: this.clients.size, rooms: this.rooms.size };
   }
 
   /** @internal A handler started. */
@@ -187,14 +193,24 @@ export class SwitchboardServer extends WebSocketServer<typeof SwitchboardSocket>
 
   // --- Internal wiring. -----------------------------------------------------
 
+  private byId(): Map<string, SwitchboardSocket> {
+    if (this.socketsById === undefined) {
+      this.socketsById = new Map();
+      for (const socket of this.clients) {
+        this.socketsById.set(socket.id, socket);
+      }
+    }
+    return this.socketsById;
+  }
+
   /** @internal */
   track(socket: SwitchboardSocket): void {
-    this.socketsById.set(socket.id, socket);
+    this.socketsById?.set(socket.id, socket);
   }
 
   /** @internal */
   untrack(socket: SwitchboardSocket): void {
-    this.socketsById.delete(socket.id);
+    this.socketsById?.delete(socket.id);
   }
 
   /** @internal Writes a prepared broadcast to every local recipient; returns how many. */
@@ -226,7 +242,7 @@ export class SwitchboardServer extends WebSocketServer<typeof SwitchboardSocket>
     const excluded = this.excludedBy(packet);
     const { rooms, clientIds } = packet;
     if (rooms === undefined && clientIds === undefined) {
-      for (const socket of this.socketsById.values()) {
+      for (const socket of this.clients) {
         if (excluded === undefined || !excluded.has(socket)) {
           visit(socket);
         }
@@ -252,7 +268,7 @@ export class SwitchboardServer extends WebSocketServer<typeof SwitchboardSocket>
       }
     }
     for (const id of clientIds ?? []) {
-      const socket = this.socketsById.get(id);
+      const socket = this.byId().get(id);
       if (socket !== undefined && !seen.has(socket)) {
         seen.add(socket);
         visit(socket);
@@ -272,7 +288,7 @@ export class SwitchboardServer extends WebSocketServer<typeof SwitchboardSocket>
       }
     }
     for (const id of exceptClientIds ?? []) {
-      const socket = this.socketsById.get(id);
+      const socket = this.byId().get(id);
       if (socket !== undefined) {
         excluded.add(socket);
       }

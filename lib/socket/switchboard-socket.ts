@@ -8,8 +8,19 @@ import { ErrorCode } from '../errors/error-codes.js';
 import { SwitchboardError } from '../errors/switchboard.error.js';
 import { sendValue } from '../dispatch/outbound.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, requestClient, type PendingRequest } from '../requests/client-requests.js';
+import type { TokenBucket } from '../limits/rate-limit.js';
 import { createSocketId } from './socket-id.js';
 import type { SwitchboardServer } from './switchboard-server.js';
+
+/** @internal Per-connection state that only some connections need, kept off the socket's shape. */
+export interface SocketExtras {
+  /** Observable replies still running. */
+  subscriptions?: Set<Subscription>;
+  /** The rate limit's token bucket. */
+  bucket?: TokenBucket;
+  /** Server-to-client requests awaiting an ack, and the last id used. */
+  requests?: { seq: number; pending: Map<number, PendingRequest> };
+}
 
 /** @internal */
 export type DisconnectCallback = (code: number, reason: Buffer) => void;
@@ -39,25 +50,16 @@ export class SwitchboardSocket<TData extends object = SocketData> extends WebSoc
   _routes: ReadonlyMap<string, number> | undefined = undefined;
   /** @internal The handlers Nest bound to this socket. */
   _handlers: readonly WsMessageHandler[] | undefined = undefined;
-  /** @internal Observable replies still running; created on first use. */
-  _subscriptions: Set<Subscription> | undefined = undefined;
+  /** @internal State few connections need (Observable replies, rate limit, requests); created on first use. */
+  _extras: SocketExtras | undefined = undefined;
   /** @internal Heartbeat: bytes read from the peer at the last ping (-1: not pinged yet). */
   _bytesSeen = -1;
   /** @internal Nest's disconnect callback(s), called from our own 'close' listener. */
   _onDisconnect: DisconnectCallback | DisconnectCallback[] | undefined = undefined;
   /** @internal Writes are held until the end of this tick (see write-batching). */
   _corked = false;
-  /** @internal Rate limit token bucket: tokens left, and when it was last refilled (0: never). */
-  _tokens = 0;
-  _tokenTime = 0;
-  /** @internal Messages refused by the rate limit in a row. */
-  _refusedInARow = 0;
   /** @internal The rooms this socket is in; created on the first join. */
   _rooms: Set<string> | undefined = undefined;
-  /** @internal Last id used for a server-to-client request. */
-  _requestSeq = 0;
-  /** @internal Server-to-client requests awaiting an ack; created on first use. */
-  _pendingRequests: Map<number, PendingRequest> | undefined = undefined;
   private _data: TData | undefined = undefined;
 
   /**

@@ -163,6 +163,21 @@ describe('graceful shutdown', () => {
     await running.close();
   });
 
+  it("keeps ws's contract: server.close() called with a client open completes when the client leaves", async () => {
+    const running = await startApp({ providers: [LiveGateway] });
+    const client = await TestClient.connect(running.url('/live'));
+    await waitUntil(() => LiveGateway.sockets.length === 1);
+    expect(LiveGateway.server.clients.size).toBe(1);
+    let closed = false;
+    LiveGateway.server.close(() => (closed = true));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(closed).toBe(false);
+    await client.close();
+    await waitUntil(() => closed);
+    expect(LiveGateway.server.clients.size).toBe(0);
+    await running.close();
+  });
+
   it('tells a client that connected during startup to retry later (closeClient, 1013)', async () => {
     let adapter!: SwitchboardAdapter;
     const running = await startApp({ providers: [LiveGateway], adapter: (app) => (adapter = new SwitchboardAdapter(app)) });
