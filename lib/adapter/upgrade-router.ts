@@ -115,8 +115,9 @@ export class UpgradeRouter {
       refuseUpgrade(socket, 503, ErrorCode.SERVER_SHUTTING_DOWN, 'The server is shutting down.', { 'Retry-After': '1' });
       return;
     }
-    const ip = request.socket.remoteAddress ?? '';
     if (server.slots.enabled) {
+      // Only read when needed: Node caches the peer name object on the socket.
+      const ip = request.socket.remoteAddress ?? '';
       const refused = server.slots.take(ip);
       if (refused !== undefined) {
         server.stats.upgradesRefused++;
