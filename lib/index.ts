@@ -50,3 +50,9 @@ export type {
 } from './interfaces/switchboard-options.interface.js';
 export { HANDSHAKE_PATTERN } from './auth/handshake-execution-context.js';
 export { extractToken, parseCookies } from './auth/token-sources.js';
+export { WsExceptionFilter, WS_EXCEPTION_FILTER_OPTIONS, type ExceptionMapper, type WsExceptionFilterOptions } from './filters/ws-exception.filter.js';
+export { WsTransformInterceptor, WS_TRANSFORM_OPTIONS, type WsTransformInterceptorOptions } from './interceptors/ws-transform.interceptor.js';
+export { ReplyEvent, REPLY_EVENT_METADATA } from './interceptors/reply-event.decorator.js';
+export { WsValidationPipe, wsValidationExceptionFactory } from './validation/ws-validation.pipe.js';
+export { StandardSchemaPipe, type StandardSchema } from './validation/standard-schema.pipe.js';
+export type { ValidationIssue } from './validation/validation-issue.js';

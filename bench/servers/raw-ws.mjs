@@ -2,9 +2,15 @@
 // with nothing else: JSON.parse, a Map lookup of the event, the handler
 // returns {event, data}, JSON.stringify, send. Listeners are module-level
 // functions (no closure per connection), as a careful hand-written server would do.
+//
+// For fan-out (`app: 'fanout'`) the same dispatch gets a `join` handler and
+// hand-written rooms (Map<room, Set<ws>>); a broadcast does JSON.stringify
+// once, Buffer.from once, then ws.send(buffer) to every member, as a text
+// frame like the adapters send. The echo server is left exactly as it was,
+// so its idle memory is not changed by rooms it does not use.
 import { createServer } from 'node:http';
 import { WebSocketServer } from 'ws';
-import { EVENT, PATH } from '../lib/wire.mjs';
+import { EVENT, FANOUT, PATH } from '../lib/wire.mjs';
 import { listen } from './listen.mjs';
 
 const handlers = new Map([[EVENT, (data) => ({ event: EVENT, data })]]);
@@ -20,7 +26,7 @@ function onMessage(frame) {
   if (handler === undefined) {
     return;
   }
-  const reply = handler(message.data);
+  const reply = handler(message.data, this);
   if (reply !== undefined && reply !== null) {
     this.send(JSON.stringify(reply));
   }
@@ -29,7 +35,59 @@ function onMessage(frame) {
 // Without an 'error' listener a bad frame would crash the process.
 function onError() {}
 
-export async function start() {
+// ---- Fan-out: hand-written rooms.
+
+const rooms = new Map();
+/** A member's rooms, for leaving them on close; only members get an entry (and a close listener). */
+const roomsOf = new WeakMap();
+const TEXT = { binary: false };
+
+function join(room, ws) {
+  if (typeof room !== 'string' || room.length === 0) {
+    return undefined;
+  }
+  let members = rooms.get(room);
+  if (members === undefined) {
+    members = new Set();
+    rooms.set(room, members);
+  }
+  members.add(ws);
+  let joined = roomsOf.get(ws);
+  if (joined === undefined) {
+    joined = new Set();
+    roomsOf.set(ws, joined);
+    ws.once('close', leaveAll);
+  }
+  joined.add(room);
+  return { event: FANOUT.joined, data: room };
+}
+
+function leaveAll() {
+  for (const room of roomsOf.get(this) ?? []) {
+    const members = rooms.get(room);
+    if (members?.delete(this) && members.size === 0) {
+      rooms.delete(room);
+    }
+  }
+  roomsOf.delete(this);
+}
+
+function broadcast(room, event, data) {
+  const members = rooms.get(room);
+  if (members === undefined) {
+    return 0;
+  }
+  const buffer = Buffer.from(JSON.stringify({ event, data }));
+  for (const ws of members) {
+    ws.send(buffer, TEXT);
+  }
+  return members.size;
+}
+
+export async function start({ app = 'echo' } = {}) {
+  if (app === 'fanout') {
+    handlers.set(FANOUT.join, join);
+  }
   const httpServer = createServer((_request, response) => {
     response.writeHead(426).end();
   });
@@ -44,5 +102,6 @@ export async function start() {
       ws.on('message', onMessage);
     });
   });
-  return listen(httpServer);
+  await listen(httpServer);
+  return app === 'fanout' ? { httpServer, fanout: { broadcast, members: (room) => rooms.get(room)?.size ?? 0 } } : { httpServer };
 }

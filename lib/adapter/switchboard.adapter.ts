@@ -17,6 +17,7 @@ import type {
   SwitchboardGatewayOptions,
 } from '../interfaces/switchboard-options.interface.js';
 import type { ProviderResolver } from '../auth/handshake-auth.js';
+import { globalWsFilterLookup, type GlobalWsFilterLookup } from '../filters/global-ws-filters.js';
 import { SwitchboardHub } from '../hub/switchboard-hub.js';
 import { rejectPendingRequests } from '../requests/client-requests.js';
 import type { GatewayStatsSnapshot } from '../socket/gateway-stats.js';
@@ -55,10 +56,13 @@ export class SwitchboardAdapter extends AbstractWsAdapter {
   private readonly ownsHub: boolean;
   /** Resolves guards and authenticators through the application's DI (absent without an app). */
   private readonly resolveProvider: ProviderResolver | undefined;
+  /** The application's global WsExceptionFilter, which Nest does not apply to gateways by itself. */
+  private readonly globalWsFilter: GlobalWsFilterLookup | undefined;
 
   constructor(appOrHttpServer?: object, options: SwitchboardAdapterOptions = {}) {
     super(appOrHttpServer);
     this.resolveProvider = providerResolverOf(appOrHttpServer);
+    this.globalWsFilter = globalWsFilterLookup(appOrHttpServer);
     this.behaviour = resolveAdapterOptions(options);
     installNestExceptionBridge();
     const provided = findProvidedHub(appOrHttpServer);
@@ -83,6 +87,7 @@ export class SwitchboardAdapter extends AbstractWsAdapter {
     }
     const { behaviour, wsOptions } = splitGatewayOptions(this.behaviour, rest);
     const gateway = new SwitchboardServer(normalizePath(path), behaviour, wsOptions, this.hub, this.resolveProvider);
+    gateway.globalWsFilter = this.globalWsFilter;
     gateway.on('error', (error: Error) => logger.error(error.message, error.stack));
     this.routerFor(port).add(gateway);
     this.servers.add(gateway);

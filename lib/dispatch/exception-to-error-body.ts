@@ -3,6 +3,7 @@ import { WsException } from '@nestjs/websockets';
 import { ErrorCode } from '../errors/error-codes.js';
 import { SwitchboardError } from '../errors/switchboard.error.js';
 import type { ErrorBody } from '../interfaces/envelope.interface.js';
+import { issuesFromMessages } from '../validation/validation-issue.js';
 
 /** Nest's message for a failed guard (`FORBIDDEN_MESSAGE` in @nestjs/core). */
 const GUARD_DENIED_MESSAGE = 'Forbidden resource';
@@ -71,9 +72,9 @@ function describeHttpException(exception: HttpException): ErrorBody {
   const code = CODE_BY_HTTP_STATUS[status] ?? ErrorCode.BAD_REQUEST;
   if (typeof response === 'object' && response !== null) {
     const { message } = response as { message?: unknown };
-    // ValidationPipe reports its findings as an array of messages.
+    // Nest's validation pipes report their findings as an array of messages.
     if (Array.isArray(message)) {
-      return { code: ErrorCode.VALIDATION_FAILED, message: 'Validation failed', details: message };
+      return { code: ErrorCode.VALIDATION_FAILED, message: 'Validation failed', details: issuesFromMessages(message) };
     }
     if (typeof message === 'string') {
       return { code, message };

@@ -21,9 +21,17 @@ let installed = false;
  *   of filters extending it) answers with the error ack instead of the event.
  *
  * Both act only when the execution context carries this adapter's pending
- * reply (its ack function); every other context, including socket.io
- * gateways in the same app, takes Nest's own path untouched.
+ * reply (its ack function) or socket; every other context, including
+ * socket.io gateways in the same app, takes Nest's own path untouched.
+ * `handle` is also where a global `WsExceptionFilter` is applied, which Nest
+ * itself never does for gateways.
  */
+/** Whether one of the handler's own filters (`@UseFilters`) catches this exception. */
+function handledByLocalFilter(handler: WsExceptionsHandler, exception: unknown): boolean {
+  const filters = (handler as unknown as { filters?: Array<{ exceptionMetatypes: Array<new (...args: never[]) => unknown> }> }).filters ?? [];
+  return filters.some(({ exceptionMetatypes }) => exceptionMetatypes.length === 0 || exceptionMetatypes.some((type) => exception instanceof type));
+}
+
 export function installNestExceptionBridge(): void {
   if (installed) {
     return;
@@ -37,6 +45,14 @@ export function installNestExceptionBridge(): void {
     const client: unknown = args[0];
     if (client instanceof SwitchboardSocket && client._gateway !== undefined) {
       client._gateway.stats.handlerErrors++;
+      // Filters on the gateway or handler come first; then a global WsExceptionFilter.
+      if (!handledByLocalFilter(this, exception)) {
+        const globalFilter = client._gateway.globalWsFilter?.(exception);
+        if (globalFilter !== undefined) {
+          globalFilter.catch(exception, host);
+          return;
+        }
+      }
     }
     handle.call(this, exception, host);
   };

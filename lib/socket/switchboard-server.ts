@@ -9,6 +9,7 @@ import type { ResolvedGatewayBehaviour } from '../interfaces/switchboard-options
 import type { RoomLifecycleListener } from '../rooms/room-lifecycle.interface.js';
 import { RoomRegistry } from '../rooms/room-registry.js';
 import { HandshakeAuth, type ProviderResolver } from '../auth/handshake-auth.js';
+import type { GlobalWsFilterLookup } from '../filters/global-ws-filters.js';
 import { ConnectionSlots } from '../limits/connection-slots.js';
 import { handleSlowConsumer } from '../limits/slow-consumer.js';
 import { Heartbeat } from '../liveness/heartbeat.js';
@@ -40,6 +41,8 @@ export class SwitchboardServer extends WebSocketServer<typeof SwitchboardSocket>
   readonly auth: HandshakeAuth | undefined;
   /** @internal One timer for the whole gateway. */
   readonly heartbeat: Heartbeat;
+  /** @internal Finds a global WsExceptionFilter for an exception (set by the adapter). */
+  globalWsFilter: GlobalWsFilterLookup | undefined;
   /** @internal Handlers running now, across all sockets; `close()` waits for them. */
   private inflight = 0;
   private drainWaiter: (() => void) | undefined;

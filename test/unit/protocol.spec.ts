@@ -91,7 +91,12 @@ describe('describeException', () => {
     expect(error).toBeInstanceOf(BadRequestException);
     const { body } = describeException(error);
     expect(body.code).toBe('VALIDATION_FAILED');
-    expect(body.details).toEqual(expect.arrayContaining(['name must be a string', 'age must be an integer number']));
+    expect(body.details).toEqual(
+      expect.arrayContaining([
+        { field: 'name', messages: ['name must be a string'] },
+        { field: 'age', messages: ['age must be an integer number'] },
+      ]),
+    );
   });
 });
 
@@ -129,5 +134,16 @@ describe('README', () => {
       const row = `| \`${entry.code}\` | ${entry.kind} | ${entry.closeCode ?? ''} | ${entry.httpStatus ?? ''} | ${entry.description} |`;
       expect(readme).toContain(row);
     }
+  });
+});
+
+describe('validation issues', () => {
+  it('groups flat pipe messages by field (class-validator and Standard Schema styles)', async () => {
+    const { issuesFromMessages } = await import('../../lib/validation/validation-issue.js');
+    expect(issuesFromMessages(['name must be a string', 'name should not be empty', 'address.city: Required', 'Expected object'])).toEqual([
+      { field: 'name', messages: ['name must be a string', 'name should not be empty'] },
+      { field: 'address.city', messages: ['Required'] },
+      { field: '', messages: ['Expected object'] },
+    ]);
   });
 });
