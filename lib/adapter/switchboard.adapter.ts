@@ -59,8 +59,12 @@ export class SwitchboardAdapter extends AbstractWsAdapter {
   /** The application's global WsExceptionFilter, which Nest does not apply to gateways by itself. */
   private readonly globalWsFilter: GlobalWsFilterLookup | undefined;
 
+  /** Whether gateway ports are bound (off in the test harness). */
+  private readonly listenOnPorts: boolean;
+
   constructor(appOrHttpServer?: object, options: SwitchboardAdapterOptions = {}) {
     super(appOrHttpServer);
+    this.listenOnPorts = options.listen !== false;
     this.resolveProvider = providerResolverOf(appOrHttpServer);
     this.globalWsFilter = globalWsFilterLookup(appOrHttpServer);
     this.behaviour = resolveAdapterOptions(options);
@@ -178,6 +182,14 @@ export class SwitchboardAdapter extends AbstractWsAdapter {
     }
   }
 
+  /**
+   * The HTTP server that receives upgrades for a port (0: the application's).
+   * The test harness hands it in-memory connections.
+   */
+  httpServerFor(port = APPLICATION_PORT): HttpServer | undefined {
+    return this.routers.get(port)?.httpServer ?? (port === APPLICATION_PORT ? (this.httpServer as HttpServer | undefined) : undefined);
+  }
+
   /** Counters of every gateway this adapter serves. */
   getStats(): GatewayStatsSnapshot[] {
     return [...this.servers].map((server) => server.getStats());
@@ -216,23 +228,26 @@ export class SwitchboardAdapter extends AbstractWsAdapter {
       }
       router = new UpgradeRouter(httpServer, false, acceptSocket);
     } else {
-      router = new UpgradeRouter(listenOn(port), true, acceptSocket);
+      router = new UpgradeRouter(this.listenOnPorts ? listenOn(port) : gatewayOnlyServer(port), true, acceptSocket);
     }
     this.routers.set(port, router);
     return router;
   }
 }
 
-/** Opens a port for gateways: plain HTTP requests get 426, bind failures are logged with their code. */
-function listenOn(port: number): HttpServer {
+/** An HTTP server for a gateway port: plain HTTP requests get 426, bind failures are logged with their code. */
+function gatewayOnlyServer(port: number): HttpServer {
   const httpServer = createServer((_request, response) => {
     refuseUpgradeRequest(response, 426, 'This port only serves WebSocket upgrades.');
   });
   httpServer.on('error', (error: NodeJS.ErrnoException) => {
     logger.error(`[${ErrorCode.LISTEN_FAILED}] Port ${port} could not be bound: ${error.code ?? error.message}`);
   });
-  httpServer.listen(port);
   return httpServer;
+}
+
+function listenOn(port: number): HttpServer {
+  return gatewayOnlyServer(port).listen(port);
 }
 
 function closeHttpServer(httpServer: HttpServer): Promise<void> {

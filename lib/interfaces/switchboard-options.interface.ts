@@ -258,6 +258,12 @@ export interface HandshakeClient {
 export interface SwitchboardAdapterOptions extends SwitchboardGatewayBehaviour {
   /** Drop-in for `WsAdapter`'s option of the same name. */
   messageParser?: MessageParser;
+  /**
+   * Bind the ports of gateways that have their own port. The test harness
+   * turns it off and connects to those servers in memory.
+   * @default true
+   */
+  listen?: boolean;
 }
 
 /**
