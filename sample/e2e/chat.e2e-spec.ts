@@ -1,61 +1,52 @@
-import { Test } from '@nestjs/testing';
-import { SwitchboardAdapter } from 'nestjs-switchboard';
-import WebSocket from 'ws';
-import type { INestApplication } from '@nestjs/common';
+import { createGatewayHarness, type GatewayHarness } from 'nestjs-switchboard/testing';
 import { AppModule } from '../src/app.module.js';
+import { Announcements } from '../src/chat/announcements.service.js';
 
-/** The sample app, end to end over a real port. */
+/** The sample app through the real Nest pipeline, in memory: no port. */
 describe('sample chat', () => {
-  let app: INestApplication;
-  let port: number;
+  let harness: GatewayHarness;
 
-  beforeAll(async () => {
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
-    app.useWebSocketAdapter(new SwitchboardAdapter(app));
-    await app.listen(0, '127.0.0.1');
-    port = (app.getHttpServer().address() as { port: number }).port;
+  beforeEach(async () => {
+    harness = await createGatewayHarness(AppModule);
   });
 
-  afterAll(() => app.close());
+  afterEach(() => harness.close());
 
-  function open(path: string): Promise<{ socket: WebSocket; request: (event: string, data?: unknown) => Promise<any> }> {
-    const socket = new WebSocket(`ws://127.0.0.1:${port}${path}`);
-    let next = 0;
-    const pending = new Map<number, (value: unknown) => void>();
-    socket.on('message', (raw) => {
-      const message = JSON.parse(String(raw));
-      pending.get(message.id)?.(message);
-      pending.delete(message.id);
-    });
-    const request = (event: string, data?: unknown): Promise<any> =>
-      new Promise((resolve) => {
-        const id = ++next;
-        pending.set(id, resolve);
-        socket.send(JSON.stringify({ event, data, id }));
-      });
-    return new Promise((resolve) => socket.once('open', () => resolve({ socket, request })));
-  }
-
-  it('stores messages per room and reports who you are', async () => {
-    const ada = await open('/chat/lobby?nick=ada');
-    const said = await ada.request('say', { text: 'hello' });
-    expect(said).toMatchObject({ status: 'ok', data: { nick: 'ada', text: 'hello' } });
-    expect((await ada.request('whoami')).data).toMatchObject({ nick: 'ada', room: 'lobby' });
-    const bob = await open('/chat/lobby?nick=bob');
-    expect((await bob.request('history')).data).toEqual([expect.objectContaining({ nick: 'ada', text: 'hello' })]);
-    const elsewhere = await open('/chat/other');
-    expect((await elsewhere.request('history')).data).toEqual([]);
-    [ada, bob, elsewhere].forEach(({ socket }) => socket.close());
+  it('stores messages per room and pushes them to the other members', async () => {
+    const ada = await harness.connect('/chat/lobby?nick=ada');
+    const bob = await harness.connect('/chat/lobby?nick=bob');
+    await expect(ada.expectEvent('joined')).resolves.toEqual({ nick: 'bob' });
+    await expect(ada.request('say', { text: 'hello' })).resolves.toMatchObject({ nick: 'ada', text: 'hello' });
+    await expect(bob.expectEvent('said')).resolves.toMatchObject({ nick: 'ada', text: 'hello' });
+    await ada.expectNoEvent('said', 30);
+    await expect(bob.request('history')).resolves.toEqual([expect.objectContaining({ nick: 'ada', text: 'hello' })]);
+    const elsewhere = await harness.connect('/chat/kitchen');
+    await expect(elsewhere.request('history')).resolves.toEqual([]);
   });
 
-  it('answers an empty message with a coded error ack', async () => {
-    const client = await open('/chat/lobby');
-    expect(await client.request('say', { text: '   ' })).toEqual({
-      id: 1,
-      status: 'error',
-      error: { code: 'EMPTY_MESSAGE', message: 'Say something: data.text must be a non-empty string.' },
+  it('answers an invalid message with field-by-field details', async () => {
+    const client = await harness.connect('/chat/lobby');
+    await expect(client.request('say', { text: '' })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+      details: [{ field: 'text', messages: ['text should not be empty'], constraints: { isNotEmpty: 'text should not be empty' } }],
     });
-    client.socket.close();
+  });
+
+  it('tells the room who left', async () => {
+    const ada = await harness.connect('/chat/lobby?nick=ada');
+    const bob = await harness.connect('/chat/lobby?nick=bob');
+    await bob.close();
+    await expect(ada.expectEvent('left')).resolves.toEqual({ nick: 'bob' });
+  });
+
+  it('pushes announcements from a service', async () => {
+    const ada = await harness.connect('/chat/lobby?nick=ada');
+    expect(harness.get(Announcements).announce('lobby', 'maintenance at noon')).toBe(1);
+    await expect(ada.expectEvent('announcement')).resolves.toEqual({ text: 'maintenance at noon' });
+  });
+
+  it('knows who you are', async () => {
+    const client = await harness.connect('/chat/games?nick=eve');
+    await expect(client.request('whoami')).resolves.toMatchObject({ nick: 'eve', room: 'games', rooms: ['games'] });
   });
 });
