@@ -1,17 +1,19 @@
 // `npm run bench`: compares raw ws, Nest + WsAdapter, Nest + socket.io and
-// Nest + SwitchboardAdapter in one run, and writes bench/RESULTS.md plus the
-// raw per-run JSON under bench/.results/. See bench/README.md for the knobs.
+// Nest + SwitchboardAdapter in one run (echo, idle memory, connection rate,
+// room fan-out; plus SwitchboardAdapter's memory with compression), and
+// writes bench/RESULTS.md plus the raw per-run JSON under bench/.results/.
+// See bench/README.md for the knobs.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, relative } from 'node:path';
 import { config } from './lib/config.mjs';
 import { machineFacts, newestMtime } from './lib/machine.mjs';
-import { measureIdle, measureInterleaved, probeServerCore, usedPorts } from './lib/measure.mjs';
+import { measureFanout, measureIdle, measureInterleaved, probeServerCore, usedPorts } from './lib/measure.mjs';
 import { fdLimitFor, killAllChildren, liveChildren, stillListening } from './lib/processes.mjs';
 import { renderReport } from './lib/report.mjs';
 import { collectWarnings, summarize } from './lib/summary.mjs';
-import { BASELINE, TARGETS } from './lib/targets.mjs';
+import { baselineFor, TARGETS } from './lib/targets.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH);
@@ -30,9 +32,9 @@ async function main() {
   ensureBuilt();
   const targets = selectTargets();
   const fdLimit = fdLimitFor(config.fdLimit);
-  const neededFds = Math.max(...config.idle.counts) + 100;
+  const neededFds = Math.max(...config.idle.counts, ...config.fanout.sizes, ...config.compression.counts) + 100;
   if (fdLimit < neededFds) {
-    throw new Error(`the fd limit can only be raised to ${fdLimit}, ${neededFds} are needed; lower BENCH_IDLE_COUNTS`);
+    throw new Error(`the fd limit can only be raised to ${fdLimit}, ${neededFds} are needed; lower BENCH_IDLE_COUNTS, BENCH_FANOUT_SIZES or BENCH_COMPRESSION_CONNECTIONS`);
   }
   const machine = machineFacts(ROOT);
   const stamp = machine.date.replace(/[:.]/g, '-');
@@ -59,10 +61,24 @@ async function main() {
       if (scenarioTargets.length === 0) {
         continue;
       }
-      if (scenario === 'idle') {
+      if (scenario === 'idle' || scenario === 'compression') {
         // One server at a time; the order rotates every run.
         for (const target of scenarioTargets.map((_, index) => scenarioTargets[(index + run) % scenarioTargets.length])) {
-          record(target, scenario, await attempt(() => measureIdle(target)));
+          record(target, scenario, await attempt(() => measureIdle(target, config[scenario])));
+        }
+        continue;
+      }
+      if (scenario === 'fanout') {
+        // One measurement per room size, each interleaving every target; one result per target holds all sizes.
+        const points = new Map(scenarioTargets.map((target) => [target.name, []]));
+        for (const size of config.fanout.sizes) {
+          const measured = await attempt(() => measureFanout(size, scenarioTargets, run));
+          for (const target of scenarioTargets) {
+            points.get(target.name).push(measured.error ? { members: size, error: measured.error } : measured[target.name]);
+          }
+        }
+        for (const target of scenarioTargets) {
+          record(target, scenario, { points: points.get(target.name) });
         }
         continue;
       }
@@ -116,11 +132,19 @@ function ensureBuilt() {
   }
 }
 
+/**
+ * The targets of BENCH_ONLY (all by default), each with the scenarios of
+ * BENCH_SCENARIOS it takes part in; a scenario's baseline (raw ws, or
+ * switchboard for compression) runs whenever another target runs it.
+ */
 function selectTargets() {
   const only = new Set(config.only);
-  const targets = TARGETS.filter((target) => only.size === 0 || only.has(target.name) || target.name === BASELINE)
-    .map((target) => ({ ...target, scenarios: target.scenarios.filter((scenario) => config.scenarios.includes(scenario)) }))
-    .filter((target) => target.scenarios.length > 0);
+  const chosen = (target) => only.size === 0 || only.has(target.name);
+  const wanted = (scenario) => config.scenarios.includes(scenario) && TARGETS.some((target) => chosen(target) && target.scenarios.includes(scenario));
+  const targets = TARGETS.map((target) => ({
+    ...target,
+    scenarios: target.scenarios.filter((scenario) => wanted(scenario) && (chosen(target) || baselineFor(scenario) === target.name)),
+  })).filter((target) => target.scenarios.length > 0);
   if (targets.length === 0) {
     throw new Error('no target left to run: check BENCH_ONLY and BENCH_SCENARIOS');
   }
@@ -141,6 +165,27 @@ function describe(scenario, result) {
       return retried(result) + result.points
         .map((point) => `${point.connections}: heap ${Math.round(point.heapUsedPerConnection)} B/conn rss ${Math.round(point.rssPerConnection)} B/conn`)
         .join(', ');
+    case 'compression':
+      return retried(result) + result.points
+        .map(
+          (point) =>
+            `${point.connections}: heap ${Math.round(point.heapUsedPerConnection)} B/conn rss ${Math.round(point.rssPerConnection)} B/conn external ${Math.round(point.externalPerConnection)} B/conn, ` +
+            `deflate negotiated by ${point.connect.negotiated}, reply ${point.connect.wireBytes?.received} B on the wire`,
+        )
+        .join(', ');
+    case 'fanout':
+      return result.points
+        .map((point) => {
+          if (point.error) {
+            return `${point.members}: FAILED ${point.error.split('\n')[0]}`;
+          }
+          const faults = point.lost + point.duplicates + point.invalid > 0 ? ` LOST ${point.lost} DUP ${point.duplicates} INVALID ${point.invalid}` : '';
+          return (
+            `${retried(point)}${point.members}: ${Math.round(point.deliveriesPerSecond)} deliveries/s p50 ${point.latencyMs.p50?.toFixed(2)} ms p99 ${point.latencyMs.p99?.toFixed(2)} ms, ` +
+            `${point.serverCpuMicrosPerDelivery?.toFixed(2)} µs/delivery, send loop ${Math.round(point.serverLoopShare * 100)}% of the burst, ${cpu(point.cpu)}${faults}`
+          );
+        })
+        .join('; ');
     default:
       return JSON.stringify(result);
   }

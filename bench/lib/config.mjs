@@ -1,5 +1,5 @@
 // Benchmark parameters in one place. The full profile is what `npm run bench`
-// runs (about 10 minutes on 2 cores); BENCH_QUICK=1 (or --quick) is for
+// runs (about 15 minutes on 2 cores); BENCH_QUICK=1 (or --quick) is for
 // development only: one run, short windows, fewer idle connections, so its
 // numbers are not comparable with a full run.
 const argv = process.argv.slice(2);
@@ -27,8 +27,8 @@ export const config = {
   runs: intEnv('BENCH_RUNS', quick ? 1 : 3),
   /** Restrict to some targets (names from targets.mjs), e.g. BENCH_ONLY=raw-ws,switchboard. */
   only: listEnv('BENCH_ONLY', []),
-  /** Restrict to some scenarios: echo, idle, churn. */
-  scenarios: listEnv('BENCH_SCENARIOS', ['echo', 'idle', 'churn']),
+  /** Restrict to some scenarios: echo, idle, churn, fanout, compression. */
+  scenarios: listEnv('BENCH_SCENARIOS', ['echo', 'idle', 'churn', 'fanout', 'compression']),
   /** Client for the ws-protocol servers: 'lean' (load/clients/lean-ws.mjs) or 'ws' (the package), see lean-ws.mjs for why. */
   wsClient: process.env.BENCH_WS_CLIENT === 'ws' ? 'ws' : 'lean',
   /** Servers get core 0, the load generator core 1; the orchestrator only waits on IPC while a window runs. */
@@ -77,8 +77,44 @@ export const config = {
     sliceWarmupMs: 250,
     sliceMs: intEnv('BENCH_SLICE_MS', 1000),
   },
+  /**
+   * Room fan-out, for each room size: every server of the scenario runs at
+   * once with its own load generator process (all on the load core; only
+   * the one being driven is busy), holding `size` clients joined to one
+   * room. A burst is `deliveriesPerBurst / size` broadcasts sent by the
+   * server as fast as it can, yielding to the event loop after about
+   * `yieldEvery` deliveries (at least one broadcast per turn). Per run and
+   * size: one warm-up burst per server, then `bursts` measured bursts per
+   * server, interleaved in rotating order like the slices above.
+   */
+  fanout: {
+    sizes: listEnv('BENCH_FANOUT_SIZES', quick ? ['1000', '2000'] : ['1000', '5000']).map(Number),
+    deliveriesPerBurst: intEnv('BENCH_FANOUT_DELIVERIES', quick ? 60_000 : 120_000),
+    bursts: intEnv('BENCH_FANOUT_BURSTS', quick ? 2 : 3),
+    yieldEvery: intEnv('BENCH_FANOUT_YIELD_EVERY', 2000),
+    /** Connects (each followed by its join) in flight at once. */
+    concurrency: intEnv('BENCH_FANOUT_CONCURRENCY', 100),
+    /** A burst is over when every member got every tick, or when no tick arrived for this long. */
+    stallMs: 2000,
+    /** socket.io members: socket.io-client (default) or, for a cross-check, the lean socket.io client in load/clients/socketio.mjs. */
+    socketIoClient: process.env.BENCH_SIO_CLIENT === 'lean' ? 'lean' : 'socket.io-client',
+  },
+  /**
+   * Memory per connection of SwitchboardAdapter with permessage-deflate off,
+   * on (its defaults) and on with context takeover, measured like idle
+   * memory, except that each connection first exchanges one compressible
+   * message with the server (zlib contexts are created on first use).
+   */
+  compression: {
+    counts: [intEnv('BENCH_COMPRESSION_CONNECTIONS', quick ? 500 : 2000)],
+    concurrency: intEnv('BENCH_IDLE_CONCURRENCY', 100),
+    warmupConnections: 50,
+    settleMs: 500,
+    /** The `ws` package client: the lean client offers no extension. */
+    client: 'ws-deflate',
+  },
   /** Pause between two slices, so work a server defers (GC, closing sockets) does not land in the next server's slice. */
   sliceGapMs: 100,
   /** The ratios to raw ws the issue asks for. */
-  targets: { echo: 0.9, heapPerConnection: 1.3, churn: 0.95 },
+  targets: { echo: 0.9, heapPerConnection: 1.3, churn: 0.95, fanoutRate: 1.0, fanoutP99: 1.0 },
 };

@@ -1,14 +1,18 @@
 // The orchestrator's side of a measurement: start the processes, drive the
 // steps over IPC, aggregate, stop every process again.
 //
-// - Idle memory: one fresh server at a time (its heap baseline must be its own).
+// - Idle memory and compression memory: one fresh server at a time (its
+//   heap baseline must be its own).
 // - Echo and connection rate: all servers of the scenario at once, driven in
 //   interleaved slices (see config.mjs for why).
+// - Fan-out: all servers of the scenario at once, each with its own load
+//   generator process, driven in interleaved bursts.
 import { fileURLToPath } from 'node:url';
 import { config } from './config.mjs';
 import { waitForQuiet } from './cpu.mjs';
 import { request } from './ipc.mjs';
 import { startPinned, stopChild } from './processes.mjs';
+import { FANOUT } from './wire.mjs';
 
 const SERVER_MAIN = fileURLToPath(new URL('../servers/main.mjs', import.meta.url));
 const LOAD_MAIN = fileURLToPath(new URL('../load/main.mjs', import.meta.url));
@@ -18,11 +22,12 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Every port a server of this run listened on, to check at the end that none is left open. */
 export const usedPorts = [];
 
-async function startServer(target) {
+/** `app`: the gateway the server runs, 'echo' (echo, idle, churn, compression) or 'fanout'. */
+async function startServer(target, app = 'echo') {
   const server = await startPinned({
     name: `server ${target.name}`,
     script: SERVER_MAIN,
-    args: [target.server],
+    args: [target.server, JSON.stringify({ app, gateway: target.gateway ?? {} })],
     nodeArgs: ['--expose-gc'],
     core: config.cores.server,
     fdLimit: config.fdLimit,
@@ -65,15 +70,19 @@ export async function probeServerCore(target) {
  * Heap and RSS per idle connection: (usage with N clients - baseline) / N,
  * both taken after full GCs in the server. The baseline is taken after a
  * few connections were opened and closed, so one-time costs (lazily loaded
- * code, first-use caches) are not spread over the N connections.
+ * code, first-use caches) are not spread over the N connections. The
+ * compression scenario passes its own parameters and client (`ws-deflate`,
+ * whose connect exchanges one compressible message).
  */
-export async function measureIdle(target) {
+export async function measureIdle(target, params = config.idle) {
   const quiet = await quietCores();
   return withProcesses(async (start) => {
     const server = await start(() => startServer(target));
     const load = await start(startLoad);
-    const common = { client: target.client, lean: config.wsClient === 'lean', port: server.hello.port, serverPid: server.pid };
-    const { concurrency, warmupConnections, settleMs, counts } = config.idle;
+    const client = params.client ?? target.client;
+    const lean = params.client === undefined && config.wsClient === 'lean';
+    const common = { client, lean, port: server.hello.port, serverPid: server.pid };
+    const { concurrency, warmupConnections, settleMs, counts } = params;
     await request(load, 'idleOpen', { ...common, total: warmupConnections, concurrency });
     await request(load, 'idleClose');
     await waitForConnections(server, 0);
@@ -223,5 +232,139 @@ function aggregate(scenario, name, slices, finish, discarded, quiet) {
     firstError: slices.find((slice) => slice.firstError)?.firstError,
     serverCpuMicrosPerConnection: cycles > 0 ? (serverCpuSeconds * 1e6) / cycles : null,
     ...common,
+  };
+}
+
+/**
+ * Fan-out to one room of `size` members, for several targets at once:
+ * every target's server runs with the fan-out gateway and gets its own
+ * load generator process (the one holding `size` connections to it; fd
+ * limits rule out one process for all), then bursts are interleaved like
+ * slices: one warm-up burst per target, then rounds of one burst per target
+ * in a rotating order. A burst disturbed by another process is repeated.
+ */
+export async function measureFanout(size, targets, runIndex) {
+  const params = config.fanout;
+  const quiet = await quietCores();
+  return withProcesses(async (start) => {
+    const servers = new Map();
+    const loads = new Map();
+    for (const target of targets) {
+      servers.set(target.name, await start(() => startServer(target, 'fanout')));
+    }
+    for (const target of targets) {
+      loads.set(target.name, await start(startLoad));
+    }
+    const pids = {};
+    const coreOf = {};
+    for (const target of targets) {
+      pids[`server:${target.name}`] = servers.get(target.name).pid;
+      coreOf[`server:${target.name}`] = config.cores.server;
+      pids[`load:${target.name}`] = loads.get(target.name).pid;
+      coreOf[`load:${target.name}`] = config.cores.load;
+    }
+    const leanFor = (target) => (target.client === 'socketio' ? params.socketIoClient === 'lean' : config.wsClient === 'lean');
+    const room = `${FANOUT.room}-${size}`;
+    const joins = {};
+    for (const target of targets) {
+      const server = servers.get(target.name);
+      joins[target.name] = await request(
+        loads.get(target.name),
+        'fanoutOpen',
+        { client: target.client, lean: leanFor(target), port: server.hello.port, count: size, room, concurrency: params.concurrency, serverPid: server.pid },
+        600_000,
+      );
+      const members = await request(server, 'fanoutMembers', { room });
+      if (members !== size) {
+        throw new Error(`${target.name}: the server counts ${members} members in ${room}, ${size} joined`);
+      }
+    }
+
+    const ticks = Math.max(1, Math.round(params.deliveriesPerBurst / size));
+    const perTurn = Math.max(1, Math.round(params.yieldEvery / size));
+    const nextSeq = new Map(targets.map((target) => [target.name, 0]));
+    const burst = async (target, { measure, validate }) => {
+      const load = loads.get(target.name);
+      const seqStart = nextSeq.get(target.name);
+      nextSeq.set(target.name, seqStart + ticks);
+      await request(load, 'fanoutArm', { seqStart, count: ticks, measure, validate, pids, coreOf, foreignLoadPoints: config.foreignLoadPoints });
+      const sent = await request(servers.get(target.name), 'fanoutBroadcast', { room, seqStart, count: ticks, perTurn }, 300_000);
+      const result = await request(load, 'fanoutCollect', { sent, stallMs: params.stallMs }, 300_000);
+      await sleep(config.sliceGapMs);
+      return result;
+    };
+
+    const warmups = new Map();
+    for (const target of targets) {
+      warmups.set(target.name, await burst(target, { measure: false, validate: true }));
+    }
+    const bursts = new Map(targets.map((target) => [target.name, []]));
+    const discarded = new Map(targets.map((target) => [target.name, 0]));
+    for (let round = 0; round < params.bursts; round++) {
+      const shift = round + runIndex;
+      for (const target of targets.map((_, index) => targets[(index + shift) % targets.length])) {
+        for (let attempt = 0; ; attempt++) {
+          const result = await burst(target, { measure: true, validate: false });
+          if (result.kept || attempt >= config.retries) {
+            bursts.get(target.name).push(result);
+            break;
+          }
+          discarded.set(target.name, discarded.get(target.name) + 1);
+        }
+      }
+    }
+
+    const results = {};
+    for (const target of targets) {
+      const finish = await request(loads.get(target.name), 'fanoutFinish', {}, 120_000);
+      results[target.name] = aggregateFanout(target.name, size, ticks, perTurn, bursts.get(target.name), warmups.get(target.name), finish, joins[target.name], discarded.get(target.name), quiet);
+    }
+    return results;
+  });
+}
+
+/** One target's bursts of one room size: rate over the summed burst times, CPU time-weighted, counts summed. */
+function aggregateFanout(name, size, ticks, perTurn, bursts, warmup, finish, join, discarded, quiet) {
+  const server = `server:${name}`;
+  const load = `load:${name}`;
+  const sum = (pick) => bursts.reduce((total, burst) => total + (pick(burst) ?? 0), 0);
+  const deliveries = sum((burst) => burst.deliveries);
+  const seconds = sum((burst) => burst.seconds);
+  const windowSeconds = sum((burst) => burst.cpu.seconds);
+  const weighted = (pick) => sum((burst) => (pick(burst.cpu) ?? 0) * burst.cpu.seconds) / windowSeconds;
+  const cpuSeconds = (key) => sum((burst) => ((burst.cpu.percent[key] ?? 0) / 100) * burst.cpu.seconds);
+  const all = [warmup, ...bursts];
+  return {
+    members: size,
+    ticksPerBurst: ticks,
+    broadcastsPerTurn: perTurn,
+    deliveriesPerSecond: seconds > 0 ? deliveries / seconds : null,
+    deliveries,
+    seconds,
+    latencyMs: finish.latencyMs,
+    latencySamples: finish.latencySamples,
+    serverCpuMicrosPerDelivery: deliveries > 0 ? (cpuSeconds(server) * 1e6) / deliveries : null,
+    loadCpuMicrosPerDelivery: deliveries > 0 ? (cpuSeconds(load) * 1e6) / deliveries : null,
+    // Share of the burst time the server's send loop ran: near 1, the receivers kept up.
+    serverLoopShare: seconds > 0 ? sum((burst) => burst.serverLoopSeconds) / seconds : null,
+    cpu: {
+      seconds: windowSeconds,
+      percent: { server: weighted((c) => c.percent[server]), load: weighted((c) => c.percent[load]) },
+      userPercent: { server: weighted((c) => c.userPercent[server]), load: weighted((c) => c.userPercent[load]) },
+      systemPercent: { server: weighted((c) => c.systemPercent[server]), load: weighted((c) => c.systemPercent[load]) },
+    },
+    // Exactly once, over every burst of this size (the warm-up included).
+    expected: all.reduce((total, burst) => total + burst.expected, 0),
+    lost: all.reduce((total, burst) => total + burst.lost, 0),
+    duplicates: all.reduce((total, burst) => total + burst.duplicates, 0),
+    invalid: all.reduce((total, burst) => total + burst.invalid, 0),
+    validated: warmup.validated,
+    serverCountedShort: all.filter((burst) => burst.serverCountedDeliveries !== null && burst.serverCountedDeliveries !== burst.expected).length,
+    bursts: bursts.map(({ cpu, ...rest }) => ({ ...rest, serverPercent: cpu.percent[server], loadPercent: cpu.percent[load], windowSeconds: cpu.seconds })),
+    warmup: { ...warmup, cpu: undefined },
+    join,
+    discardedSlices: discarded,
+    disturbedSlicesKept: bursts.filter((burst) => !burst.kept).length,
+    quiet,
   };
 }

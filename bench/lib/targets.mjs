@@ -1,8 +1,17 @@
 // What is compared. A target is a server kind (bench/servers/<server>.mjs)
 // plus the client protocol the load generator speaks to it
-// (bench/load/clients/<client>.mjs). raw-ws comes first: every ratio in the
-// report is against it, measured in the same run.
+// (bench/load/clients/<client>.mjs), and optionally @WebSocketGateway
+// options (`gateway`). raw-ws comes first: every ratio in the report is
+// against it, measured in the same run, except for the compression memory
+// scenario, whose ratios are against SwitchboardAdapter with compression off.
 export const BASELINE = 'raw-ws';
+
+const SCENARIO_BASELINES = { compression: 'switchboard' };
+
+/** The target every other one is compared with in this scenario. */
+export function baselineFor(scenario) {
+  return SCENARIO_BASELINES[scenario] ?? BASELINE;
+}
 
 export const TARGETS = [
   {
@@ -10,28 +19,30 @@ export const TARGETS = [
     label: 'raw ws (hand-written dispatch)',
     server: 'raw-ws',
     client: 'ws-json',
-    scenarios: ['echo', 'idle', 'churn'],
+    scenarios: ['echo', 'idle', 'churn', 'fanout'],
   },
   {
     name: 'nest-ws',
     label: 'Nest 12 + @nestjs/platform-ws WsAdapter',
     server: 'nest-ws',
     client: 'ws-json',
-    scenarios: ['echo', 'idle', 'churn'],
+    scenarios: ['echo', 'idle', 'churn', 'fanout'],
   },
   {
     name: 'nest-socketio',
     label: 'Nest 12 + @nestjs/platform-socket.io',
     server: 'nest-socketio',
     client: 'socketio',
-    scenarios: ['echo', 'idle', 'churn'],
+    scenarios: ['echo', 'idle', 'churn', 'fanout'],
   },
   {
     name: 'switchboard',
     label: 'Nest 12 + SwitchboardAdapter',
     server: 'nest-switchboard',
     client: 'ws-json',
-    scenarios: ['echo', 'idle', 'churn'],
+    // In `compression` it is the baseline: compression off (the default).
+    scenarios: ['echo', 'idle', 'churn', 'fanout', 'compression'],
+    compressionLabel: 'SwitchboardAdapter, compression off (default)',
   },
   {
     // The same server as `switchboard`: only the message shape differs, so
@@ -41,5 +52,23 @@ export const TARGETS = [
     server: 'nest-switchboard',
     client: 'ws-ack',
     scenarios: ['echo'],
+  },
+  {
+    name: 'switchboard-deflate',
+    label: 'Nest 12 + SwitchboardAdapter, compression on (defaults)',
+    compressionLabel: 'SwitchboardAdapter, compression on (defaults: no context takeover)',
+    server: 'nest-switchboard',
+    gateway: { compression: {} },
+    client: 'ws-json',
+    scenarios: ['compression'],
+  },
+  {
+    name: 'switchboard-deflate-takeover',
+    label: 'Nest 12 + SwitchboardAdapter, compression on with context takeover',
+    compressionLabel: 'SwitchboardAdapter, compression on, serverContextTakeover + clientContextTakeover',
+    server: 'nest-switchboard',
+    gateway: { compression: { serverContextTakeover: true, clientContextTakeover: true } },
+    client: 'ws-json',
+    scenarios: ['compression'],
   },
 ];

@@ -3,6 +3,7 @@
 import { serveRequests } from '../lib/ipc.mjs';
 import { churnSlice } from './churn.mjs';
 import { echoFinish, echoOpen, echoSlice } from './echo.mjs';
+import { fanoutArm, fanoutClose, fanoutCollect, fanoutFinish, fanoutOpen } from './fanout.mjs';
 import { closeIdle, openIdle } from './idle.mjs';
 
 serveRequests({
@@ -12,5 +13,11 @@ serveRequests({
   churnSlice,
   idleOpen: openIdle,
   idleClose: closeIdle,
+  fanoutOpen,
+  fanoutArm,
+  fanoutCollect,
+  fanoutFinish,
+  fanoutClose,
+  // Fan-out members are not closed one by one: exiting closes them all.
   stop: closeIdle,
 });

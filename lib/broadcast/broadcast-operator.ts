@@ -20,14 +20,8 @@ export interface BroadcastTarget {
   select(packet: Omit<BroadcastPacket, 'frame'>): SwitchboardSocket[];
 }
 
-interface Targeting {
-  readonly rooms?: readonly string[];
-  readonly clientIds?: readonly string[];
-  readonly exceptRooms?: readonly string[];
-  readonly exceptClientIds?: readonly string[];
-  readonly compress: boolean;
-  readonly local: boolean;
-}
+/** What an operator has been told so far: the packet's targeting, plus whether to skip the broker. */
+type Targeting = Pick<BroadcastPacket, 'rooms' | 'clientIds' | 'exceptRooms' | 'exceptClientIds' | 'compress'> & { readonly local: boolean };
 
 const EVERYONE: Targeting = { compress: false, local: false };
 

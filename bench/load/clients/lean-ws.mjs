@@ -52,21 +52,22 @@ const CLOSE_FRAME = maskedFrame(Buffer.from([0x03, 0xe8]), OPCODE_CLOSE);
 
 const requests = new Map();
 
-function upgradeRequest(port) {
-  let request = requests.get(port);
+function upgradeRequest(port, path) {
+  const key = `${port} ${path}`;
+  let request = requests.get(key);
   if (request === undefined) {
     request = Buffer.from(
-      `GET ${PATH} HTTP/1.1\r\nHost: ${HOST}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `GET ${path} HTTP/1.1\r\nHost: ${HOST}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
         `Sec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
       'latin1',
     );
-    requests.set(port, request);
+    requests.set(key, request);
   }
   return request;
 }
 
 /** Opens a TCP connection and upgrades it; resolves with the socket and any bytes that followed the 101 headers. */
-function upgrade(port) {
+function upgrade(port, path) {
   return new Promise((resolve, reject) => {
     const socket = tcpConnect({ host: HOST, port, noDelay: true });
     let head = Buffer.alloc(0);
@@ -88,7 +89,7 @@ function upgrade(port) {
       resolve({ socket, rest: head.subarray(end + 4) });
     };
     const onEarlyClose = () => reject(new Error('connection closed before the upgrade'));
-    socket.on('connect', () => socket.write(upgradeRequest(port)));
+    socket.on('connect', () => socket.write(upgradeRequest(port, path)));
     socket.on('data', onData);
     socket.on('error', reject);
     socket.on('close', onEarlyClose);
@@ -108,19 +109,24 @@ export class LeanConnection {
   #onMessages = () => {};
   #closed;
   #closeSent = false;
+  #early;
 
   constructor(socket, rest) {
     this.#socket = socket;
     this.#closed = new Promise((resolve) => socket.once('close', resolve));
     socket.on('error', () => {}); // Surfaces as the close that follows.
     socket.on('data', (chunk) => this.#read(chunk));
-    if (rest.length > 0) {
-      this.#read(rest);
-    }
+    // Bytes that came with the 101 (a server that speaks first, like engine.io's open packet) wait for a callback.
+    this.#early = rest.length > 0 ? rest : undefined;
   }
 
   onMessages(callback) {
     this.#onMessages = callback;
+    if (this.#early !== undefined) {
+      const early = this.#early;
+      this.#early = undefined;
+      this.#read(early);
+    }
   }
 
   write(frames) {
@@ -181,8 +187,9 @@ export class LeanConnection {
   }
 }
 
-export async function openLean(port) {
-  const { socket, rest } = await upgrade(port);
+/** `path` (with its query string): the upgrade URL; PATH unless a protocol needs more (socket.io's `?EIO=4&transport=websocket`). */
+export async function openLean(port, path = PATH) {
+  const { socket, rest } = await upgrade(port, path);
   return new LeanConnection(socket, rest);
 }
 

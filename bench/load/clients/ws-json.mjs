@@ -6,10 +6,12 @@
 //     onReplies(callback(count, payloads?)), send(count), keepPayloads,
 //     isExpected(payload), close() -> Promise (resolves once fully closed)
 //   cycle(port, { lean }) -> Promise: one connect + close
+//   joinRoom(port, { lean, room, onTick }) -> member (fan-out, see load/fanout.mjs)
 // `lean` picks lean-ws.mjs (default) or the `ws` package.
 import WebSocket from 'ws';
-import { DATA, EVENT, HOST, PATH } from '../../lib/wire.mjs';
+import { DATA, EVENT, FANOUT, HOST, PATH, epochNow } from '../../lib/wire.mjs';
 import { leanCycle, maskedFrame, openLean } from './lean-ws.mjs';
+import { isTick, readTick, TICK } from './ticks.mjs';
 
 const MESSAGE = JSON.stringify({ event: EVENT, data: DATA });
 
@@ -117,4 +119,107 @@ export async function connect(port, { lean = true } = {}) {
 
 export function cycle(port, { lean = true } = {}) {
   return lean ? leanCycle(port) : openPackageSocket(port).then(closePackageSocket);
+}
+
+// ---- Fan-out members: join a room, then receive ticks.
+
+const joinMessage = (room) => JSON.stringify({ event: FANOUT.join, data: room });
+
+function isJoined(payload, room) {
+  const reply = JSON.parse(payload.toString());
+  return reply?.event === FANOUT.joined && reply.data === room;
+}
+
+/**
+ * A room member on the lean client. `onTick(seq, t, receivedAt)` is called
+ * for every tick (seq -1: a message that is not a valid tick); the receipt
+ * time is taken once per read. `validate` turns on the full JSON check.
+ */
+class LeanMember {
+  validate = false;
+
+  constructor(connection, onTick) {
+    this.connection = connection;
+    this.onTick = onTick;
+    connection.keepPayloads = true;
+  }
+
+  join(room) {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no "${FANOUT.joined}" reply within 10 s`)), 10_000);
+      this.connection.onMessages((count, payloads) => {
+        clearTimeout(timer);
+        if (!isJoined(payloads[0], room)) {
+          reject(new Error(`expected "${FANOUT.joined}", got ${payloads[0].toString().slice(0, 200)}`));
+          return;
+        }
+        this.connection.onMessages((_count, more) => this.ticks(more, 0));
+        this.ticks(payloads, 1);
+        resolve(this);
+      });
+      this.connection.write(maskedFrame(Buffer.from(joinMessage(room))));
+    });
+  }
+
+  ticks(payloads, from) {
+    if (from >= payloads.length) {
+      return;
+    }
+    const receivedAt = epochNow();
+    for (let i = from; i < payloads.length; i++) {
+      const seq = readTick(payloads[i]);
+      if (seq < 0 || (this.validate && !isTick(JSON.parse(payloads[i].toString()), seq, TICK.t))) {
+        this.onTick(-1, NaN, receivedAt);
+      } else {
+        this.onTick(seq, TICK.t, receivedAt);
+      }
+    }
+  }
+
+  close() {
+    return this.connection.close();
+  }
+}
+
+/** The same on the `ws` package client (BENCH_WS_CLIENT=ws): one 'message' event per tick. */
+class PackageMember {
+  validate = false;
+
+  constructor(ws, onTick) {
+    this.ws = ws;
+    this.onTick = onTick;
+  }
+
+  join(room) {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no "${FANOUT.joined}" reply within 10 s`)), 10_000);
+      this.ws.once('message', (payload) => {
+        clearTimeout(timer);
+        if (!isJoined(payload, room)) {
+          reject(new Error(`expected "${FANOUT.joined}", got ${payload.toString().slice(0, 200)}`));
+          return;
+        }
+        this.ws.on('message', (tick) => {
+          const receivedAt = epochNow();
+          const seq = readTick(tick);
+          if (seq < 0 || (this.validate && !isTick(JSON.parse(tick.toString()), seq, TICK.t))) {
+            this.onTick(-1, NaN, receivedAt);
+          } else {
+            this.onTick(seq, TICK.t, receivedAt);
+          }
+        });
+        resolve(this);
+      });
+      this.ws.send(joinMessage(room));
+    });
+  }
+
+  close() {
+    return closePackageSocket(this.ws);
+  }
+}
+
+export async function joinRoom(port, { lean = true, room, onTick }) {
+  const member = lean ? new LeanMember(await openLean(port), onTick) : new PackageMember(await openPackageSocket(port), onTick);
+  return member.join(room);
 }
