@@ -1,6 +1,7 @@
 import { RpcGateway } from '../fixtures/protocol.gateways.js';
 import { RecordingLogger, startApp, type RunningApp } from '../helpers/nest-app.js';
 import { TestClient } from '../helpers/ws-client.js';
+import { waitUntil } from './drop-in.suite.js';
 
 describe('protocol v1: acknowledgements', () => {
   let running: RunningApp;
@@ -53,6 +54,15 @@ describe('protocol v1: acknowledgements', () => {
     expect(await client.ack('m')).toEqual({ id: 'm', status: 'ok', data: 1 });
     expect(await client.waitFor((value) => value === 3)).toBe(3);
     expect(client.rawFrames.map((frame) => frame.data.toString())).toEqual(['{"id":"m","status":"ok","data":1}', '2', '3']);
+  });
+
+  it('sends every value of an endless Observable and unsubscribes when the client leaves', async () => {
+    const other = await TestClient.connect(running.url('/rpc'));
+    other.send({ event: 'ticker' });
+    await other.waitFor((value) => value?.event === 'tick' && value.data === 3);
+    expect(RpcGateway.activeTickers).toBe(1);
+    await other.close();
+    await waitUntil(() => RpcGateway.activeTickers === 0);
   });
 
   it('answers a throwing handler with one INTERNAL error ack, no exception event, no echo, one log line', async () => {
