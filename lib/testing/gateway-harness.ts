@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { DynamicModule, INestApplication, LoggerService, LogLevel, ModuleMetadata, Type } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
-import { WebSocket } from 'ws';
+import { WebSocket, type ClientOptions } from 'ws';
 import { SwitchboardAdapter } from '../adapter/switchboard.adapter.js';
 import type { Codec } from '../interfaces/codec.interface.js';
 import type { SwitchboardAdapterOptions } from '../interfaces/switchboard-options.interface.js';
@@ -123,7 +123,7 @@ export class GatewayHarness {
    * {@link UpgradeRefusedError} when the server refuses the handshake.
    */
   connect(path: string, options: ConnectOptions = {}): Promise<GatewayTestClient> {
-    const wsOptions: WebSocket.ClientOptions = {
+    const wsOptions: ClientOptions = {
       headers: options.headers,
       autoPong: options.autoPong ?? true,
       perMessageDeflate: options.perMessageDeflate ?? true,

@@ -2,14 +2,23 @@
  * The packaging test: what a user gets from `npm install nestjs-switchboard`.
  *
  * Builds the library, packs it with `npm pack`, and installs the tarball into
- * two throwaway consumer projects made from `fixtures/` in the OS temp dir:
+ * throwaway consumer projects made from `fixtures/` in the OS temp dir, all
+ * at once. Two are apps, which run a smoke script that boots a real app on
+ * 127.0.0.1 and talks to it over `ws`, then type-check a small TypeScript
+ * file against the package's published types with the repo's own `tsc`:
  * - `cjs-nest11`: CommonJS on Nest 11 (`require` → dist/cjs);
  * - `esm-nest12`: ESM on Nest 12 (`import` → dist/esm).
- * In each it runs a smoke script that boots a real app on 127.0.0.1 and talks
- * to it over `ws`, then type-checks a small TypeScript file against the
- * package's published types with the repo's own `tsc`.
+ * Three are test suites, which run `npm test`: a gateway test through the
+ * `nestjs-switchboard/testing` harness (in memory: handshake auth, ack, error
+ * ack, guard, events, close) and a mock-socket unit test, in the test runners
+ * users have:
+ * - `jest-cjs-nest11`: Jest in its default CommonJS mode on Nest 11;
+ * - `jest-esm-nest12`: Jest in ESM mode (`--experimental-vm-modules`) on Nest 12;
+ * - `vitest-nest12`: Vitest on Nest 12.
+ * A runner must also exit by itself: Jest runs with `--detectOpenHandles` and
+ * without `--forceExit`, so anything the harness leaves open fails the run.
  */
-import { execFile } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -20,76 +29,176 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const TSC = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 
-const MINUTE = 60_000;
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
 
-interface Consumer {
+/** A consumer app: a smoke script, and a TypeScript file to type-check. */
+interface AppConsumer {
   name: 'cjs-nest11' | 'esm-nest12';
   smoke: string;
   dir: string;
 }
 
+/** A consumer test suite, run with `npm test`. */
+interface SuiteConsumer {
+  name: 'jest-cjs-nest11' | 'jest-esm-nest12' | 'vitest-nest12';
+  /** The runner's last summary line: once printed, the runner must exit by itself. */
+  finished: RegExp;
+  /** Every test passed, and there was at least one: the same count passed as ran. */
+  allPassed: RegExp;
+  /** What the runner prints when something it ran is still open. */
+  leakWarnings: RegExp;
+  dir: string;
+}
+
+const JEST = {
+  finished: /^Ran all test suites/m,
+  allPassed: /^Tests:\s+([1-9]\d*) passed, \1 total$/m,
+  leakWarnings: /open handles? potentially keeping Jest from exiting|did not exit one second after/,
+};
+const VITEST = {
+  finished: /^\s*Duration\s/m,
+  allPassed: /^\s*Tests\s+([1-9]\d*) passed \(\1\)$/m,
+  leakWarnings: /close timed out|something prevents .* from exiting|hanging-process/,
+};
+
+/** How long a runner that printed its summary may take to exit. */
+const EXIT_GRACE = 10 * SECOND;
+
+/** Child processes still running, each the leader of its own process group. */
+const running = new Set<ChildProcess>();
+
+/** Ends a child and everything it started. */
+function killGroup(child: ChildProcess): void {
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
 /**
  * The environment for child processes: without Jest's NODE_OPTIONS and
  * without the variables `npm test` sets for the repo's own package, so a
- * consumer behaves as it would on a user's machine.
+ * consumer behaves as it would on a user's machine; colours off for
+ * readable failures.
  */
 function childEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
+  const env: NodeJS.ProcessEnv = { NO_COLOR: '1' };
   for (const [key, value] of Object.entries(process.env)) {
-    if (!/^(NODE_OPTIONS|INIT_CWD|npm_package_.*|npm_lifecycle_.*|npm_config_local_prefix)$/i.test(key)) {
+    if (!/^(NODE_OPTIONS|INIT_CWD|FORCE_COLOR|npm_package_.*|npm_lifecycle_.*|npm_config_local_prefix)$/i.test(key)) {
       env[key] = value;
     }
   }
   return env;
 }
 
-/** Runs a command with a time limit; fails with its output so a failure explains itself. */
-function run(command: string, args: string[], cwd: string, timeout: number): Promise<string> {
+interface RunOptions {
+  /**
+   * Once the output matches this, the process must exit within
+   * {@link EXIT_GRACE}: a test runner that printed its summary but does not
+   * exit is kept alive by something a test left open.
+   */
+  finished?: RegExp;
+}
+
+/**
+ * Runs a command with a time limit, in its own process group so that a
+ * timeout ends its children too (npm → sh → the runner → its workers).
+ * Fails with the full output, so a failure explains itself.
+ */
+function run(command: string, args: string[], cwd: string, timeout: number, options: RunOptions = {}): Promise<{ stdout: string; stderr: string }> {
+  const commandLine = `\`${command} ${args.join(' ')}\` in ${cwd}`;
   return new Promise((resolve, reject) => {
-    execFile(command, args, { cwd, timeout, env: childEnv(), maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) {
-        const reason = error.killed ? `timed out after ${timeout} ms` : `exited with ${error.code ?? error.signal}`;
-        reject(new Error(`\`${command} ${args.join(' ')}\` in ${cwd} ${reason}\n--- stdout\n${stdout}\n--- stderr\n${stderr}`));
-        return;
+    const child = spawn(command, args, { cwd, env: childEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    running.add(child);
+    let stdout = '';
+    let stderr = '';
+    let failure: string | undefined;
+    let exitTimer: NodeJS.Timeout | undefined;
+    const stop = (reason: string): void => {
+      if (failure === undefined) {
+        failure = reason;
+        killGroup(child);
       }
-      resolve(stdout);
+    };
+    const timer = setTimeout(() => stop(`timed out after ${timeout} ms`), timeout);
+    const watch = (): void => {
+      if (options.finished !== undefined && exitTimer === undefined && options.finished.test(stdout + stderr)) {
+        exitTimer = setTimeout(
+          () => stop(`finished (printed ${String(options.finished)}) but did not exit within ${EXIT_GRACE} ms: something a test started is still running`),
+          EXIT_GRACE,
+        );
+      }
+    };
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      watch();
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+      watch();
+    });
+    child.on('error', (error) => stop(`could not start: ${error.message}`));
+    child.on('close', (code, signal) => {
+      running.delete(child);
+      clearTimeout(timer);
+      clearTimeout(exitTimer);
+      if (failure === undefined && code === 0) {
+        resolve({ stdout, stderr });
+      } else {
+        reject(new Error(`${commandLine} ${failure ?? `exited with ${code ?? signal}`}\n--- stdout\n${stdout}\n--- stderr\n${stderr}`));
+      }
     });
   });
 }
 
+/** The file paths an `exports` map points to (its string leaves, not its keys). */
+function exportTargets(value: unknown): string[] {
+  if (typeof value === 'string') {
+    return [value.replace(/^\.\//, '')];
+  }
+  return typeof value === 'object' && value !== null ? Object.values(value).flatMap(exportTargets) : [];
+}
+
 describe('the packed library in consumer projects', () => {
   let workDir: string;
-  const consumers: Consumer[] = [
+  const apps: AppConsumer[] = [
     { name: 'cjs-nest11', smoke: 'smoke.cjs', dir: '' },
     { name: 'esm-nest12', smoke: 'smoke.mjs', dir: '' },
+  ];
+  const suites: SuiteConsumer[] = [
+    { name: 'jest-cjs-nest11', ...JEST, dir: '' },
+    { name: 'jest-esm-nest12', ...JEST, dir: '' },
+    { name: 'vitest-nest12', ...VITEST, dir: '' },
   ];
   let packedFiles: string[] = [];
 
   beforeAll(async () => {
     workDir = mkdtempSync(join(tmpdir(), 'switchboard-packaging-'));
     await run('npm', ['run', 'build'], REPO, 2 * MINUTE);
-    const [packed] = JSON.parse(await run('npm', ['pack', '--json', '--pack-destination', workDir], REPO, MINUTE)) as Array<{
-      filename: string;
-      files: Array<{ path: string }>;
-    }>;
+    const packOutput = await run('npm', ['pack', '--json', '--pack-destination', workDir], REPO, MINUTE);
+    const [packed] = JSON.parse(packOutput.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
     packedFiles = packed.files.map((file) => file.path);
     const tarball = join(workDir, packed.filename);
 
-    // Both consumers install at once: the installs are mostly waiting on the network.
+    // Every consumer installs at once: the installs are mostly waiting on the network and the disk.
     await Promise.all(
-      consumers.map(async (consumer) => {
+      [...apps, ...suites].map(async (consumer) => {
         consumer.dir = join(workDir, consumer.name);
         cpSync(join(FIXTURES, consumer.name), consumer.dir, { recursive: true });
         const manifestPath = join(consumer.dir, 'package.json');
         const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { dependencies: Record<string, string> };
         manifest.dependencies['nestjs-switchboard'] = `file:${tarball}`;
         writeFileSync(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
-        await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts'], consumer.dir, 3 * MINUTE);
+        await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts'], consumer.dir, 2.5 * MINUTE);
       }),
     );
-  }, 4 * MINUTE);
+  }, 6 * MINUTE);
 
   afterAll(() => {
+    // Only after a hook or test timed out before its command did.
+    running.forEach(killGroup);
     if (workDir !== undefined) {
       rmSync(workDir, { recursive: true, force: true });
     }
@@ -97,20 +206,35 @@ describe('the packed library in consumer projects', () => {
 
   it('ships every file the exports map names, and the per-format package.json files', () => {
     const manifest = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { exports: unknown };
-    const targets = JSON.stringify(manifest.exports).match(/"\.\/[^"]+"/g) ?? [];
-    const expected = [...targets.map((target) => target.slice(3, -1)), 'dist/cjs/package.json', 'dist/esm/package.json'];
+    const expected = [...exportTargets(manifest.exports), 'dist/cjs/package.json', 'dist/esm/package.json'];
+    expect(expected).toEqual(expect.arrayContaining(['dist/cjs/testing/index.js', 'dist/esm/testing/index.d.ts']));
     expect(packedFiles).toEqual(expect.arrayContaining(expected));
     expect(packedFiles.filter((file) => !file.startsWith('dist/') && file !== 'package.json' && file !== 'README.md')).toEqual([]);
   });
 
-  describe.each(consumers.map((consumer) => [consumer.name, consumer] as const))('%s', (_name, consumer) => {
+  describe.each(apps.map((consumer) => [consumer.name, consumer] as const))('%s', (_name, consumer) => {
     it('loads its module format and serves acks, replies and error acks', async () => {
-      const output = await run(process.execPath, [consumer.smoke], consumer.dir, MINUTE);
-      expect(output).toContain(`${consumer.name} smoke: ok`);
+      const { stdout } = await run(process.execPath, [consumer.smoke], consumer.dir, MINUTE);
+      expect(stdout).toContain(`${consumer.name} smoke: ok`);
     }, 2 * MINUTE);
 
     it('type-checks against the published types', async () => {
       await run(process.execPath, [TSC, '-p', 'tsconfig.json'], consumer.dir, 2 * MINUTE);
+    }, 3 * MINUTE);
+  });
+
+  describe.each(suites.map((consumer) => [consumer.name, consumer] as const))('%s', (_name, consumer) => {
+    it('passes a gateway test and a mock-socket test written with nestjs-switchboard/testing, and exits by itself', async () => {
+      const { stdout, stderr } = await run('npm', ['test'], consumer.dir, 2 * MINUTE, { finished: consumer.finished });
+      const output = `${stdout}\n${stderr}`;
+      const explain = `\`npm test\` in ${consumer.dir} exited with 0, but its output has`;
+      const printed = `\n--- stdout\n${stdout}\n--- stderr\n${stderr}`;
+      if (!consumer.allPassed.test(output)) {
+        throw new Error(`${explain} no summary saying that every test passed (${String(consumer.allPassed)})${printed}`);
+      }
+      if (consumer.leakWarnings.test(output)) {
+        throw new Error(`${explain} a warning that something was left running (${String(consumer.leakWarnings)})${printed}`);
+      }
     }, 3 * MINUTE);
   });
 });
