@@ -84,13 +84,15 @@ export const config = {
    * room. A burst is `deliveriesPerBurst / size` broadcasts sent by the
    * server as fast as it can, yielding to the event loop after about
    * `yieldEvery` deliveries (at least one broadcast per turn). Per run and
-   * size: one warm-up burst per server, then `bursts` measured bursts per
+   * size: one warm-up burst per server (`warmupShare` of a burst, every
+   * tick of it validated in full), then `bursts` measured bursts per
    * server, interleaved in rotating order like the slices above.
    */
   fanout: {
     sizes: listEnv('BENCH_FANOUT_SIZES', quick ? ['1000', '2000'] : ['1000', '5000']).map(Number),
-    deliveriesPerBurst: intEnv('BENCH_FANOUT_DELIVERIES', quick ? 60_000 : 120_000),
+    deliveriesPerBurst: intEnv('BENCH_FANOUT_DELIVERIES', quick ? 60_000 : 100_000),
     bursts: intEnv('BENCH_FANOUT_BURSTS', quick ? 2 : 3),
+    warmupShare: 0.5,
     yieldEvery: intEnv('BENCH_FANOUT_YIELD_EVERY', 2000),
     /** Connects (each followed by its join) in flight at once. */
     concurrency: intEnv('BENCH_FANOUT_CONCURRENCY', 100),

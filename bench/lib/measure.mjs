@@ -283,20 +283,21 @@ export async function measureFanout(size, targets, runIndex) {
     const ticks = Math.max(1, Math.round(params.deliveriesPerBurst / size));
     const perTurn = Math.max(1, Math.round(params.yieldEvery / size));
     const nextSeq = new Map(targets.map((target) => [target.name, 0]));
-    const burst = async (target, { measure, validate }) => {
+    const warmupTicks = Math.max(1, Math.round(ticks * params.warmupShare));
+    const burst = async (target, { count, measure, validate, lastAttempt }) => {
       const load = loads.get(target.name);
       const seqStart = nextSeq.get(target.name);
-      nextSeq.set(target.name, seqStart + ticks);
-      await request(load, 'fanoutArm', { seqStart, count: ticks, measure, validate, pids, coreOf, foreignLoadPoints: config.foreignLoadPoints });
-      const sent = await request(servers.get(target.name), 'fanoutBroadcast', { room, seqStart, count: ticks, perTurn }, 300_000);
-      const result = await request(load, 'fanoutCollect', { sent, stallMs: params.stallMs }, 300_000);
+      nextSeq.set(target.name, seqStart + count);
+      await request(load, 'fanoutArm', { seqStart, count, measure, validate, pids, coreOf, foreignLoadPoints: config.foreignLoadPoints });
+      const sent = await request(servers.get(target.name), 'fanoutBroadcast', { room, seqStart, count, perTurn }, 300_000);
+      const result = await request(load, 'fanoutCollect', { sent, stallMs: params.stallMs, lastAttempt }, 300_000);
       await sleep(config.sliceGapMs);
       return result;
     };
 
     const warmups = new Map();
     for (const target of targets) {
-      warmups.set(target.name, await burst(target, { measure: false, validate: true }));
+      warmups.set(target.name, await burst(target, { count: warmupTicks, measure: false, validate: true }));
     }
     const bursts = new Map(targets.map((target) => [target.name, []]));
     const discarded = new Map(targets.map((target) => [target.name, 0]));
@@ -304,7 +305,7 @@ export async function measureFanout(size, targets, runIndex) {
       const shift = round + runIndex;
       for (const target of targets.map((_, index) => targets[(index + shift) % targets.length])) {
         for (let attempt = 0; ; attempt++) {
-          const result = await burst(target, { measure: true, validate: false });
+          const result = await burst(target, { count: ticks, measure: true, validate: false, lastAttempt: attempt >= config.retries });
           if (result.kept || attempt >= config.retries) {
             bursts.get(target.name).push(result);
             break;

@@ -66,13 +66,31 @@ function upgradeRequest(port, path) {
   return request;
 }
 
-/** Opens a TCP connection and upgrades it; resolves with the socket and any bytes that followed the 101 headers. */
-function upgrade(port, path) {
+/**
+ * One read buffer for every connection opened with `sharedReadBuffer`
+ * (Node's `onread` option): a read lands in it and is parsed at once,
+ * without the allocation and stream machinery of a 'data' event. Reads are
+ * handled one at a time on the main thread, so sharing is safe as long as
+ * nothing keeps a view of it after the callback (partial frames are copied).
+ */
+const SHARED_READ = Buffer.allocUnsafe(256 * 1024);
+
+/**
+ * Opens a TCP connection and upgrades it; resolves with the socket and any
+ * bytes that followed the 101 headers (and, with `sharedReadBuffer`, the
+ * function that sets where later reads go).
+ */
+function upgrade(port, path, sharedReadBuffer = false) {
   return new Promise((resolve, reject) => {
-    const socket = tcpConnect({ host: HOST, port, noDelay: true });
+    let reader;
+    const options = { host: HOST, port, noDelay: true };
+    if (sharedReadBuffer) {
+      options.onread = { buffer: SHARED_READ, callback: (nread, buffer) => void reader(buffer.subarray(0, nread)) };
+    }
+    const socket = tcpConnect(options);
     let head = Buffer.alloc(0);
     const onData = (chunk) => {
-      head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+      head = head.length > 0 ? Buffer.concat([head, chunk]) : sharedReadBuffer ? Buffer.from(chunk) : chunk;
       const end = head.indexOf('\r\n\r\n');
       if (end === -1) {
         return;
@@ -81,16 +99,25 @@ function upgrade(port, path) {
       socket.off('data', onData);
       socket.off('error', reject);
       socket.off('close', onEarlyClose);
+      reader = () => {};
       if (!headers.startsWith('HTTP/1.1 101') || !headers.includes(`\r\nSec-WebSocket-Accept: ${ACCEPT}\r\n`)) {
         socket.destroy();
         reject(new Error(`upgrade refused: ${headers.split('\r\n', 1)[0]}`));
         return;
       }
-      resolve({ socket, rest: head.subarray(end + 4) });
+      const setReader = sharedReadBuffer
+        ? (next) => {
+            reader = next;
+          }
+        : undefined;
+      resolve({ socket, rest: head.subarray(end + 4), setReader });
     };
     const onEarlyClose = () => reject(new Error('connection closed before the upgrade'));
+    reader = onData;
     socket.on('connect', () => socket.write(upgradeRequest(port, path)));
-    socket.on('data', onData);
+    if (!sharedReadBuffer) {
+      socket.on('data', onData);
+    }
     socket.on('error', reject);
     socket.on('close', onEarlyClose);
   });
@@ -101,6 +128,8 @@ function upgrade(port, path) {
  * complete messages per read; the callback gets how many arrived (and their
  * payloads when `keepPayloads` is set, for validation). `write()` sends
  * ready-made frames, several in one write when the caller has several.
+ * With a shared read buffer (`setReader`), the payloads are views of it:
+ * valid only until the callback returns.
  */
 export class LeanConnection {
   keepPayloads = false;
@@ -111,11 +140,18 @@ export class LeanConnection {
   #closeSent = false;
   #early;
 
-  constructor(socket, rest) {
+  #shared;
+
+  constructor(socket, rest, setReader) {
     this.#socket = socket;
     this.#closed = new Promise((resolve) => socket.once('close', resolve));
     socket.on('error', () => {}); // Surfaces as the close that follows.
-    socket.on('data', (chunk) => this.#read(chunk));
+    this.#shared = setReader !== undefined;
+    if (this.#shared) {
+      setReader((chunk) => this.#read(chunk));
+    } else {
+      socket.on('data', (chunk) => this.#read(chunk));
+    }
     // Bytes that came with the 101 (a server that speaks first, like engine.io's open packet) wait for a callback.
     this.#early = rest.length > 0 ? rest : undefined;
   }
@@ -180,17 +216,23 @@ export class LeanConnection {
         payloads?.push(payload);
       }
     }
-    this.#pending = offset < buffer.length ? buffer.subarray(offset) : undefined;
+    // A partial frame waits for the next read; out of the shared buffer, it must be copied.
+    this.#pending = offset >= buffer.length ? undefined : this.#shared && buffer === chunk ? Buffer.from(buffer.subarray(offset)) : buffer.subarray(offset);
     if (count > 0) {
       this.#onMessages(count, payloads);
     }
   }
 }
 
-/** `path` (with its query string): the upgrade URL; PATH unless a protocol needs more (socket.io's `?EIO=4&transport=websocket`). */
-export async function openLean(port, path = PATH) {
-  const { socket, rest } = await upgrade(port, path);
-  return new LeanConnection(socket, rest);
+/**
+ * `path` (with its query string): the upgrade URL; PATH unless a protocol
+ * needs more (socket.io's `?EIO=4&transport=websocket`).
+ * `sharedReadBuffer`: read into the shared buffer (fan-out receivers, many
+ * connections each reading small messages; see SHARED_READ).
+ */
+export async function openLean(port, path = PATH, { sharedReadBuffer = false } = {}) {
+  const { socket, rest, setReader } = await upgrade(port, path, sharedReadBuffer);
+  return new LeanConnection(socket, rest, setReader);
 }
 
 /** One connect/close cycle, for the connection-rate test. */

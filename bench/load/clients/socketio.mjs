@@ -68,7 +68,7 @@ export async function cycle(port) {
  */
 export async function joinRoom(port, { lean = false, room, onTick }) {
   if (lean) {
-    return new LeanSocketIoMember(await openLean(port, `${PATH}/?EIO=4&transport=websocket`), onTick).join(room);
+    return new LeanSocketIoMember(await openLean(port, `${PATH}/?EIO=4&transport=websocket`, { sharedReadBuffer: true }), onTick).join(room);
   }
   const connection = await connect(port);
   const { socket } = connection;

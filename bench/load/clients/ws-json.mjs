@@ -220,6 +220,6 @@ class PackageMember {
 }
 
 export async function joinRoom(port, { lean = true, room, onTick }) {
-  const member = lean ? new LeanMember(await openLean(port), onTick) : new PackageMember(await openPackageSocket(port), onTick);
+  const member = lean ? new LeanMember(await openLean(port, PATH, { sharedReadBuffer: true }), onTick) : new PackageMember(await openPackageSocket(port), onTick);
   return member.join(room);
 }
