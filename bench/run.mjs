@@ -4,7 +4,7 @@
 // writes bench/RESULTS.md plus the raw per-run JSON under bench/.results/.
 // See bench/README.md for the knobs.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, relative } from 'node:path';
 import { config } from './lib/config.mjs';
@@ -28,6 +28,10 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 }
 
 async function main() {
+  if (process.env.BENCH_REPORT_FROM) {
+    rerender(process.env.BENCH_REPORT_FROM);
+    return;
+  }
   const startedAt = Date.now();
   ensureBuilt();
   const targets = selectTargets();
@@ -92,7 +96,7 @@ async function main() {
   const summary = summarize(runs, targets);
   const warnings = collectWarnings(runs, targets, summary);
   const finishedAt = Date.now();
-  writeFileSync(join(resultsDir, 'summary.json'), JSON.stringify({ machine, fdLimit, cpuProbe, config, summary, warnings }, null, 2));
+  writeFileSync(join(resultsDir, 'summary.json'), JSON.stringify({ machine, fdLimit, cpuProbe, config, summary, warnings, startedAt, finishedAt }, null, 2));
   const report = renderReport({
     machine,
     fdLimit,
@@ -119,6 +123,36 @@ async function main() {
     throw new Error(`ports still listening: ${listening.join(', ')}`);
   }
   log(`all ${usedPorts.length} server processes stopped, none of their ports is listening`);
+}
+
+/**
+ * BENCH_REPORT_FROM=bench/.results/<date>: writes bench/RESULTS.md again from
+ * that run's JSON, with the current summary and report code (no measuring).
+ * The configuration must be the one of that run (same BENCH_* variables).
+ */
+function rerender(dir) {
+  const resultsDir = join(ROOT, relative(ROOT, dir));
+  const saved = JSON.parse(readFileSync(join(resultsDir, 'summary.json'), 'utf8'));
+  const runs = [];
+  for (const file of readdirSync(resultsDir).filter((name) => /^run\d+-.*\.json$/.test(name))) {
+    const { run, target, scenario, result } = JSON.parse(readFileSync(join(resultsDir, file), 'utf8'));
+    ((runs[run - 1] ??= {})[target.name] ??= {})[scenario] = result;
+  }
+  // In the order a run records them (the warnings follow it).
+  for (const run of runs) {
+    for (const [name, byScenario] of Object.entries(run)) {
+      run[name] = Object.fromEntries(config.scenarios.filter((scenario) => scenario in byScenario).map((scenario) => [scenario, byScenario[scenario]]));
+    }
+  }
+  const targets = selectTargets();
+  const summary = summarize(runs, targets);
+  const warnings = collectWarnings(runs, targets, summary);
+  // Runs before startedAt/finishedAt were saved: the machine date and the summary file's time.
+  const startedAt = saved.startedAt ?? Date.parse(saved.machine.date);
+  const finishedAt = saved.finishedAt ?? statSync(join(resultsDir, 'summary.json')).mtimeMs;
+  const report = renderReport({ machine: saved.machine, fdLimit: saved.fdLimit, cpuProbe: saved.cpuProbe, runs, targets, summary, warnings, startedAt, finishedAt, resultsDir: relative(ROOT, resultsDir) });
+  writeFileSync(join(BENCH, 'RESULTS.md'), report);
+  log(`wrote bench/RESULTS.md again from ${relative(ROOT, resultsDir)}/ (${runs.length} run(s))`);
 }
 
 /** The switchboard server imports the built package; build it when there is nothing to import. */

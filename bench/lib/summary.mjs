@@ -52,7 +52,8 @@ export function metricDefinitions() {
     metrics.push(
       { key: `compression.${count}.heap`, scenario: 'compression', unit: 'B', better: 'lower', get: (r) => point(r).heapUsedPerConnection },
       { key: `compression.${count}.rss`, scenario: 'compression', unit: 'B', better: 'lower', get: (r) => point(r).rssPerConnection },
-      { key: `compression.${count}.external`, scenario: 'compression', unit: 'B', better: 'lower', get: (r) => point(r).externalPerConnection },
+      // No ratio: without compression, external memory per connection is about zero.
+      { key: `compression.${count}.external`, scenario: 'compression', unit: 'B', noRatio: true, get: (r) => point(r).externalPerConnection },
       { key: `compression.${count}.replyWireBytes`, scenario: 'compression', unit: 'B', get: (r) => point(r).connect.wireBytes.received },
       { key: `compression.${count}.serverCpu`, scenario: 'compression', unit: '%', get: (r) => point(r).connect.cpu.percent.server },
       { key: `compression.${count}.loadCpu`, scenario: 'compression', unit: '%', get: (r) => point(r).connect.cpu.percent.load },
@@ -83,7 +84,7 @@ export function summarize(runs, targets) {
         values.push(value);
         const base = run[baselineFor(metric.scenario)]?.[metric.scenario];
         const baseValue = base === undefined || base.error ? null : safeGet(metric, base);
-        ratios.push(value !== null && baseValue ? value / baseValue : null);
+        ratios.push(value !== null && baseValue && !metric.noRatio ? value / baseValue : null);
       }
       if (values.every((value) => value === null)) {
         continue;
@@ -205,7 +206,9 @@ function fanoutWarnings(where, result) {
     if (point.cpu.percent.load >= 90) {
       warnings.push(
         `${at}: the load generator used ${Math.round(point.cpu.percent.load)}% of its core during the bursts` +
-          (point.serverLoopShare < 0.8 ? ` and the server's send loop ended after ${Math.round(point.serverLoopShare * 100)}% of the burst time: the receivers, not the server, set this rate.` : ', with thin headroom.'),
+          (point.serverLoopShare < 0.8
+            ? ` and the server's send loop ended after ${Math.round(point.serverLoopShare * 100)}% of the burst time: the receivers, not the server, set this rate.`
+            : `; the server still set the pace (its send loop ran ${Math.round(point.serverLoopShare * 100)}% of the burst), but the receivers' queueing adds to the latency.`),
       );
     }
   }
