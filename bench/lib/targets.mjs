@@ -71,4 +71,13 @@ export const TARGETS = [
     client: 'ws-json',
     scenarios: ['compression'],
   },
+  {
+    name: 'switchboard-deflate-small',
+    label: 'Nest 12 + SwitchboardAdapter, compression on, small window',
+    compressionLabel: 'SwitchboardAdapter, compression on, windowBits 10, memLevel 4',
+    server: 'nest-switchboard',
+    gateway: { compression: { windowBits: 10, memLevel: 4 } },
+    client: 'ws-json',
+    scenarios: ['compression'],
+  },
 ];

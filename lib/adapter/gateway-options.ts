@@ -18,6 +18,7 @@ const COMPRESSION_DEFAULTS: Required<CompressionOptions> = {
   threshold: 1024,
   level: 1,
   memLevel: 8,
+  windowBits: 15,
   serverContextTakeover: false,
   clientContextTakeover: false,
   concurrencyLimit: 10,
@@ -99,6 +100,8 @@ export function toPerMessageDeflate(compression: false | Required<CompressionOpt
     concurrencyLimit: compression.concurrencyLimit,
     serverNoContextTakeover: !compression.serverContextTakeover,
     clientNoContextTakeover: !compression.clientContextTakeover,
+    serverMaxWindowBits: compression.windowBits,
+    clientMaxWindowBits: compression.windowBits,
     zlibDeflateOptions: { level: compression.level, memLevel: compression.memLevel },
   };
 }
@@ -184,6 +187,7 @@ function resolveCompression(compression: false | CompressionOptions, check: Chec
   check('compression.threshold', Number.isSafeInteger(merged.threshold) && merged.threshold >= 0, 'an integer >= 0 (bytes)');
   check('compression.level', Number.isInteger(merged.level) && merged.level >= 0 && merged.level <= 9, 'an integer 0-9');
   check('compression.memLevel', Number.isInteger(merged.memLevel) && merged.memLevel >= 1 && merged.memLevel <= 9, 'an integer 1-9');
+  check('compression.windowBits', Number.isInteger(merged.windowBits) && merged.windowBits >= 8 && merged.windowBits <= 15, 'an integer 8-15');
   check('compression.concurrencyLimit', isPositiveInteger(merged.concurrencyLimit), 'a positive integer');
   return merged;
 }

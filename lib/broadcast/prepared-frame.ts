@@ -26,11 +26,12 @@ const SENDER_IDLE = 0;
  * complete WebSocket frame (header + payload) is built once and written
  * as is: per recipient that is two socket writes and no allocation, the
  * technique socket.io's adapter uses. The fast path is taken only when it
- * is exactly what `ws.send` would do: the socket negotiated no
- * permessage-deflate (compressed frames differ per socket), its sender is
- * idle (nothing queued behind a compression or Blob read) and not in the
- * middle of a fragmented message. Otherwise the shared Buffer goes through
- * the public `send`, which still only adds a header per socket.
+ * is exactly what `ws.send` would do: the frame is not to be compressed
+ * for this socket (the broadcast did not ask for it, or the socket did not
+ * negotiate permessage-deflate: compressed frames differ per socket), its
+ * sender is idle (nothing queued behind a compression or Blob read) and not
+ * in the middle of a fragmented message. Otherwise the shared Buffer goes
+ * through the public `send`, which still only adds a header per socket.
  */
 export class PreparedFrame {
   private readonly framed: Buffer[] | undefined;
@@ -52,7 +53,7 @@ export class PreparedFrame {
       sender._state === SENDER_IDLE &&
       sender._firstFragment !== false &&
       typeof sender.sendFrame === 'function' &&
-      internals._extensions?.['permessage-deflate'] === undefined
+      (!this.packet.compress || internals._extensions?.['permessage-deflate'] === undefined)
     ) {
       sender.sendFrame(this.framed);
     } else {

@@ -1,5 +1,6 @@
 import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import type { SwitchboardServer, SwitchboardSocket } from '../../lib/index.js';
+import { rawUpgrade } from '../helpers/http-upgrade.js';
 import { startApp, type RunningApp } from '../helpers/nest-app.js';
 import { TestClient } from '../helpers/ws-client.js';
 
@@ -10,6 +11,9 @@ class PlainGateway {
     return { event: 'echo', data };
   }
 }
+
+@WebSocketGateway({ path: '/small-window', compression: { windowBits: 10 } })
+class SmallWindowGateway {}
 
 @WebSocketGateway({ path: '/deflate', compression: { threshold: 256 } })
 class DeflateGateway {
@@ -46,7 +50,7 @@ describe('permessage-deflate', () => {
   const compressible = 'abcabcabc'.repeat(2000); // 18 KB that deflate shrinks to almost nothing
 
   beforeAll(async () => {
-    running = await startApp({ providers: [PlainGateway, DeflateGateway] });
+    running = await startApp({ providers: [PlainGateway, DeflateGateway, SmallWindowGateway] });
   });
   afterAll(() => running.close());
 
@@ -64,6 +68,13 @@ describe('permessage-deflate', () => {
     expect((await client.event('echo')).data).toBe(compressible);
     expect(wireBytes(client) - before).toBeLessThan(compressible.length / 10);
     await client.close();
+  });
+
+  it('negotiates the configured window size', async () => {
+    const answer = await rawUpgrade(running.port, '/small-window', { 'Sec-WebSocket-Extensions': 'permessage-deflate; client_max_window_bits' });
+    expect(answer.status).toBe(101);
+    expect(answer.headers['sec-websocket-extensions']).toContain('server_max_window_bits=10');
+    expect(answer.headers['sec-websocket-extensions']).toContain('client_max_window_bits=10');
   });
 
   it('sends messages under the threshold uncompressed', async () => {
