@@ -1,9 +1,9 @@
-import type { CloseCode } from '../constants.js';
 import type { ErrorCode } from './error-codes.js';
 
 /**
  * The one error class the library throws or rejects with. `code` is stable
- * (see {@link ERROR_CODES}); `message` is for humans and may change.
+ * (see {@link ERROR_CODES}, which also gives each code's close code and
+ * HTTP status); `message` is for humans and may change.
  */
 export class SwitchboardError extends Error {
   override readonly name = 'SwitchboardError';
@@ -11,7 +11,6 @@ export class SwitchboardError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly closeCode?: CloseCode,
     readonly details?: unknown,
   ) {
     super(message);

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
+import type { GatewayStats } from '../socket/gateway-stats.js';
 import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
 
 /**
@@ -15,12 +16,12 @@ import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
  */
 export class Heartbeat {
   private timer: NodeJS.Timeout | undefined;
-  /** Sockets terminated for missing a pong. */
-  timeouts = 0;
 
   constructor(
     private readonly intervalMs: number,
     private readonly sockets: () => Iterable<SwitchboardSocket>,
+    /** Where terminations are counted (`heartbeatTimeouts`). */
+    private readonly stats: GatewayStats,
   ) {}
 
   get running(): boolean {
@@ -50,7 +51,7 @@ export class Heartbeat {
       }
       const bytesRead = (socket as unknown as { _socket?: Socket })._socket?.bytesRead ?? 0;
       if (bytesRead === socket._bytesSeen) {
-        this.timeouts++;
+        this.stats.heartbeatTimeouts++;
         socket.terminate();
         continue;
       }

@@ -64,7 +64,7 @@ export function settleClientAck(socket: SwitchboardSocket, id: unknown, status: 
   } else {
     const body = (typeof error === 'object' && error !== null ? error : {}) as Partial<ErrorBody>;
     request.reject(
-      new SwitchboardError(ErrorCode.REQUEST_REJECTED, typeof body.message === 'string' ? body.message : 'The client rejected the request.', undefined, error),
+      new SwitchboardError(ErrorCode.REQUEST_REJECTED, typeof body.message === 'string' ? body.message : 'The client rejected the request.', error),
     );
   }
 }

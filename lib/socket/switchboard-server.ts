@@ -78,7 +78,7 @@ export class SwitchboardServer extends WebSocketServer<typeof SwitchboardSocket>
     });
     this.slots = new ConnectionSlots(behaviour.maxConnections, behaviour.maxConnectionsPerIp);
     this.auth = behaviour.auth !== undefined ? new HandshakeAuth(behaviour.auth, resolveProvider) : undefined;
-    this.heartbeat = new Heartbeat(behaviour.heartbeatInterval, () => this.clients);
+    this.heartbeat = new Heartbeat(behaviour.heartbeatInterval, () => this.clients, this.stats);
     if (behaviour.heartbeatInterval > 0) {
       this.heartbeat.start();
     }
@@ -160,7 +160,6 @@ export class SwitchboardServer extends WebSocketServer<typeof SwitchboardSocket>
   }
 
   getStats(): GatewayStatsSnapshot {
-    this.stats.heartbeatTimeouts = this.heartbeat.timeouts;
     return { ...this.stats, path: this.route, connections: this.clients.size, rooms: this.rooms.size };
   }
 

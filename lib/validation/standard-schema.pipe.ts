@@ -51,6 +51,6 @@ export class StandardSchemaPipe implements PipeTransform {
       byField.set(field, [...(byField.get(field) ?? []), issue.message]);
     }
     const details: ValidationIssue[] = [...byField].map(([field, messages]) => ({ field, messages }));
-    throw new SwitchboardError(ErrorCode.VALIDATION_FAILED, 'Validation failed', undefined, details);
+    throw new SwitchboardError(ErrorCode.VALIDATION_FAILED, 'Validation failed', details);
   }
 }

@@ -9,7 +9,7 @@ import { issuesFromClassValidator, type ClassValidatorError } from './validation
  * `[{ field, messages, constraints }]`, nested DTOs as dotted fields.
  */
 export function wsValidationExceptionFactory(errors: ClassValidatorError[]): SwitchboardError {
-  return new SwitchboardError(ErrorCode.VALIDATION_FAILED, 'Validation failed', undefined, issuesFromClassValidator(errors));
+  return new SwitchboardError(ErrorCode.VALIDATION_FAILED, 'Validation failed', issuesFromClassValidator(errors));
 }
 
 /**

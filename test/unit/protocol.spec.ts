@@ -80,7 +80,7 @@ describe('describeException', () => {
     [new InternalServerErrorException('db down at 10.0.0.1'), { code: 'INTERNAL', message: 'Internal server error' }, true],
     [new Error('secret'), { code: 'INTERNAL', message: 'Internal server error' }, true],
     ['a thrown string', { code: 'INTERNAL', message: 'Internal server error' }, true],
-    [new SwitchboardError(ErrorCode.RATE_LIMITED, 'too fast', undefined, { retryInMs: 10 }), { code: 'RATE_LIMITED', message: 'too fast', details: { retryInMs: 10 } }, false],
+    [new SwitchboardError(ErrorCode.RATE_LIMITED, 'too fast', { retryInMs: 10 }), { code: 'RATE_LIMITED', message: 'too fast', details: { retryInMs: 10 } }, false],
   ])('maps %p', (exception, body, unexpected) => {
     expect(describeException(exception)).toEqual({ body, unexpected });
   });
