@@ -7,6 +7,8 @@ export const CloseCode = {
   NORMAL: 1000,
   /** The server is shutting down (`app.close()`). */
   GOING_AWAY: 1001,
+  /** The peer broke the WebSocket protocol (a bad opcode, an unmasked frame); sent by `ws`. */
+  PROTOCOL_ERROR: 1002,
   /** A frame of a kind the codec cannot read (binary to a text codec, text to a binary codec). */
   UNSUPPORTED_DATA: 1003,
   /** A frame the codec could not decode, or that is not a protocol v1 message. */
@@ -33,6 +35,13 @@ export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 
 /** How long `close()` waits for clients to answer the close handshake before terminating them. */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 1000;
+
+/**
+ * Deepest nesting of arrays and objects a decoded message may have. Deeper
+ * input would overflow the stack later (when a reply is encoded, when a pipe
+ * transforms it), so it is refused at decode time.
+ */
+export const DEFAULT_MAX_DEPTH = 64;
 
 /** Ids longer than this are not echoed back; they are treated as invalid messages. */
 export const MAX_MESSAGE_ID_LENGTH = 128;

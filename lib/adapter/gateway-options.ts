@@ -1,5 +1,5 @@
 import type { ServerOptions } from 'ws';
-import { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_MAX_PAYLOAD } from '../constants.js';
+import { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_MAX_DEPTH, DEFAULT_MAX_PAYLOAD } from '../constants.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { SwitchboardError } from '../errors/switchboard.error.js';
 import {
@@ -34,8 +34,10 @@ const BACKPRESSURE_DEFAULTS: Required<BackpressureOptions> = {
 export function defaultBehaviour(): ResolvedGatewayBehaviour {
   return {
     codec: new JsonCodec(),
-    invalidMessage: 'reply',
-    unknownEvent: 'reply',
+    invalidMessage: 'ignore',
+    unknownEvent: 'ignore',
+    maxDepth: DEFAULT_MAX_DEPTH,
+    ordered: false,
     maxPayload: DEFAULT_MAX_PAYLOAD,
     closeTimeout: DEFAULT_CLOSE_TIMEOUT_MS,
     drainTimeout: 5000,
@@ -48,6 +50,8 @@ export function defaultBehaviour(): ResolvedGatewayBehaviour {
     backpressure: { ...BACKPRESSURE_DEFAULTS },
     auth: undefined,
     messageParser: undefined,
+    decodeMessage: undefined,
+    routeMessage: undefined,
   };
 }
 
@@ -124,6 +128,14 @@ function applyBehaviour(target: ResolvedGatewayBehaviour, options: SwitchboardGa
   if (unknownEvent !== undefined) {
     check('unknownEvent', ['reply', 'ignore'].includes(unknownEvent), "'reply' or 'ignore'");
     target.unknownEvent = unknownEvent;
+  }
+  if (options.maxDepth !== undefined) {
+    check('maxDepth', isPositiveInteger(options.maxDepth), 'a positive integer (levels of nesting)');
+    target.maxDepth = options.maxDepth;
+  }
+  if (options.ordered !== undefined) {
+    check('ordered', typeof options.ordered === 'boolean', 'a boolean');
+    target.ordered = options.ordered;
   }
   if (maxPayload !== undefined) {
     check('maxPayload', isPositiveInteger(maxPayload), 'a positive integer (bytes)');

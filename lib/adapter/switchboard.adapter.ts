@@ -10,7 +10,10 @@ import { onSocketMessage } from '../dispatch/message-dispatcher.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { SwitchboardError } from '../errors/switchboard.error.js';
 import type { Handshake } from '../interfaces/handshake.interface.js';
+import type { InboundMessage } from '../interfaces/envelope.interface.js';
+import { cancelDeferredClose } from '../dispatch/deferred-close.js';
 import type {
+  DecodedFrame,
   MessageParser,
   ResolvedGatewayBehaviour,
   SwitchboardAdapterOptions,
@@ -18,13 +21,14 @@ import type {
 } from '../interfaces/switchboard-options.interface.js';
 import type { ProviderResolver } from '../auth/handshake-auth.js';
 import { globalWsFilterLookup, type GlobalWsFilterLookup } from '../filters/global-ws-filters.js';
+import { bridgeGlobalWsInterceptors } from '../interceptors/global-ws-interceptors.js';
 import { SwitchboardHub } from '../hub/switchboard-hub.js';
 import { rejectPendingRequests } from '../requests/client-requests.js';
 import type { GatewayStatsSnapshot } from '../socket/gateway-stats.js';
 import { SwitchboardServer } from '../socket/switchboard-server.js';
 import type { DisconnectCallback, SocketData, SwitchboardSocket } from '../socket/switchboard-socket.js';
 import { closeClients } from './close-clients.js';
-import { findProvider, findRootProvider } from './provider-lookup.js';
+import { findGatewayModule, findModuleProvider, findProvider, findRootProvider, type ContainerModule } from './provider-lookup.js';
 import { resolveAdapterOptions, splitGatewayOptions } from './gateway-options.js';
 import { refuseUpgradeRequest } from './http-refusal.js';
 import { normalizePath } from './route-matcher.js';
@@ -54,8 +58,8 @@ export class SwitchboardAdapter extends AbstractWsAdapter {
   /** Rooms, broadcasting and the broker; the module's when imported, else our own. */
   readonly hub: SwitchboardHub;
   private readonly ownsHub: boolean;
-  /** Resolves guards and authenticators through the application's DI (absent without an app). */
-  private readonly resolveProvider: ProviderResolver | undefined;
+  /** Makes each gateway's resolver of its handshake guards and authenticators (absent without an app). */
+  private readonly resolverFor: GatewayResolverFactory | undefined;
   /** The application's global WsExceptionFilter, which Nest does not apply to gateways by itself. */
   private readonly globalWsFilter: GlobalWsFilterLookup | undefined;
 
@@ -65,10 +69,21 @@ export class SwitchboardAdapter extends AbstractWsAdapter {
   constructor(appOrHttpServer?: object, options: SwitchboardAdapterOptions = {}) {
     super(appOrHttpServer);
     this.listenOnPorts = options.listen !== false;
-    this.resolveProvider = providerResolverOf(appOrHttpServer);
+    this.resolverFor = providerResolverOf(appOrHttpServer);
     this.globalWsFilter = globalWsFilterLookup(appOrHttpServer);
     this.behaviour = resolveAdapterOptions(options);
+    // A subclass's extension points, bound once here so the per-message path
+    // only checks a field of the behaviour.
+    if (typeof this.decodeMessage === 'function') {
+      const decode = this.decodeMessage.bind(this);
+      this.behaviour.decodeMessage = (frame, isBinary, client) => decode(frame, isBinary, client as SwitchboardSocket);
+    }
+    if (typeof this.routeMessage === 'function') {
+      const route = this.routeMessage.bind(this);
+      this.behaviour.routeMessage = (message, client) => route(message, client as SwitchboardSocket);
+    }
     installNestExceptionBridge();
+    bridgeGlobalWsInterceptors(this);
     const provided = findProvidedHub(appOrHttpServer);
     this.hub = provided ?? new SwitchboardHub();
     this.ownsHub = provided === undefined;
@@ -76,6 +91,34 @@ export class SwitchboardAdapter extends AbstractWsAdapter {
       void this.hub.start();
     }
   }
+
+  /**
+   * Extension point for subclasses, in place of overriding `WsAdapter`'s
+   * `bindMessageHandler`: turns one frame into `{ event, data, id? }`, or
+   * returns nothing to drop the frame silently. Not defined by default: the
+   * gateway's codec (or `messageParser`) decodes. What it returns goes through
+   * the same checks as a decoded frame (nesting depth, envelope shape, one
+   * ack per `id`); a throw is answered as `INVALID_MESSAGE` and logged.
+   *
+   * ```ts
+   * class LegacyAdapter extends SwitchboardAdapter {
+   *   protected override decodeMessage(frame: Buffer) {
+   *     const [event, data] = JSON.parse(frame.toString()); // ["event", data] arrays
+   *     return { event, data };
+   *   }
+   * }
+   * ```
+   */
+  protected decodeMessage?(frame: Buffer, isBinary: boolean, client: SwitchboardSocket): DecodedFrame;
+
+  /**
+   * Extension point for subclasses: chooses the handler of a checked message
+   * by returning the event name whose `@SubscribeMessage` handler runs it (or
+   * `undefined`: no handler, answered as an unknown event). Not defined by
+   * default: `message.event` is the handler's name. For aliases, versioned
+   * event names, or a catch-all handler.
+   */
+  protected routeMessage?(message: InboundMessage, client: SwitchboardSocket): string | undefined;
 
   override create(port: number, options: SwitchboardGatewayOptions = {}): SwitchboardServer {
     const { path, server, namespace, ...rest } = options;
@@ -90,10 +133,12 @@ export class SwitchboardAdapter extends AbstractWsAdapter {
       return server as SwitchboardServer;
     }
     const { behaviour, wsOptions } = splitGatewayOptions(this.behaviour, rest);
-    const gateway = new SwitchboardServer(normalizePath(path), behaviour, wsOptions, this.hub, this.resolveProvider);
+    const gateway = new SwitchboardServer(normalizePath(path), behaviour, wsOptions, this.hub, this.resolverFor?.(port, options));
     gateway.globalWsFilter = this.globalWsFilter;
     gateway.on('error', (error: Error) => logger.error(error.message, error.stack));
-    this.routerFor(port).add(gateway);
+    const router = this.routerFor(port);
+    router.add(gateway);
+    gateway.httpServer = router.httpServer;
     this.servers.add(gateway);
     this.hub.register(gateway);
     return gateway;
@@ -156,7 +201,12 @@ export class SwitchboardAdapter extends AbstractWsAdapter {
     server.heartbeat.stop();
     await server.drain(server.behaviour.drainTimeout);
     const code = server.behaviour.shutdownCloseCode;
-    await closeClients(server.clients, code, code === CloseCode.SERVICE_RESTART ? 'Server restarting' : 'Server shutting down', server.behaviour.closeTimeout);
+    await closeClients(
+      server.clients,
+      code,
+      code === CloseCode.SERVICE_RESTART ? ErrorCode.SERVER_RESTARTING : ErrorCode.SERVER_SHUTTING_DOWN,
+      server.behaviour.closeTimeout,
+    );
     for (const router of this.routers.values()) {
       router.remove(server);
     }
@@ -173,6 +223,10 @@ export class SwitchboardAdapter extends AbstractWsAdapter {
       router.detach();
       if (router.ownsServer) {
         closing.push(closeHttpServer(router.httpServer));
+      } else if (this.forceCloseConnections !== true) {
+        // The app's server is Nest's to close (right after this), and ending its
+        // connections here could cut HTTP requests in flight: only say why it may hang.
+        warnWhenAppServerLingers(router.httpServer);
       }
     }
     this.routers.clear();
@@ -217,23 +271,28 @@ export class SwitchboardAdapter extends AbstractWsAdapter {
       return existing;
     }
     let router: UpgradeRouter;
-    if (port === APPLICATION_PORT) {
-      const httpServer = this.httpServer as HttpServer | undefined;
-      if (httpServer === undefined || httpServer === null || typeof httpServer.on !== 'function') {
-        throw new SwitchboardError(
-          ErrorCode.NO_HTTP_SERVER,
-          'A gateway without a port shares the application port, but this adapter has no HTTP server: ' +
-            'build it with `new SwitchboardAdapter(app)`, or give the gateway a port.',
-        );
-      }
-      router = new UpgradeRouter(httpServer, false, acceptSocket);
+    const appServer = this.httpServer as HttpServer | undefined;
+    if (port === APPLICATION_PORT && appServer !== undefined && appServer !== null && typeof appServer.on === 'function') {
+      router = new UpgradeRouter(appServer, false, acceptSocket);
     } else {
+      // Without an application (`new SwitchboardAdapter()`), port 0 means what
+      // it means to `WsAdapter` and to `ws`: a standalone server on a free
+      // port (shared by the gateways of port 0; `server.address()` tells it).
       router = new UpgradeRouter(this.listenOnPorts ? listenOn(port) : gatewayOnlyServer(port), true, acceptSocket);
     }
     this.routers.set(port, router);
     return router;
   }
 }
+
+/**
+ * Every TCP connection of a gateway port, from accept to close. Node's
+ * `closeAllConnections()` forgets a socket once it was handed over by
+ * 'upgrade', so a handshake still in authentication would hold `close()` for
+ * up to the auth timeout: the port's own list lets shutdown end them all.
+ */
+const gatewayPortConnections = new WeakMap<HttpServer, Set<PortConnection>>();
+type PortConnection = import('node:stream').Duplex;
 
 /** An HTTP server for a gateway port: plain HTTP requests get 426, bind failures are logged with their code. */
 function gatewayOnlyServer(port: number): HttpServer {
@@ -243,6 +302,12 @@ function gatewayOnlyServer(port: number): HttpServer {
   httpServer.on('error', (error: NodeJS.ErrnoException) => {
     logger.error(`[${ErrorCode.LISTEN_FAILED}] Port ${port} could not be bound: ${error.code ?? error.message}`);
   });
+  const connections = new Set<PortConnection>();
+  gatewayPortConnections.set(httpServer, connections);
+  httpServer.on('connection', (socket: PortConnection) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+  });
   return httpServer;
 }
 
@@ -250,6 +315,14 @@ function listenOn(port: number): HttpServer {
   return gatewayOnlyServer(port).listen(port);
 }
 
+/**
+ * Closes a gateway port within a bound. It runs after every gateway's clients
+ * got their close frame (or were terminated), so what is left is no
+ * WebSocket: keep-alive or never-used connections (a browser's spare
+ * preconnect that never sends a byte), 426 answers, handshakes still being
+ * authenticated. The port serves nothing else, so they are ended at once
+ * rather than letting `close()` wait for peers that may never leave.
+ */
 function closeHttpServer(httpServer: HttpServer): Promise<void> {
   return new Promise((resolve) => {
     if (!httpServer.listening) {
@@ -257,8 +330,46 @@ function closeHttpServer(httpServer: HttpServer): Promise<void> {
       return;
     }
     httpServer.close(() => resolve());
-    httpServer.closeAllConnections();
+    const connections = gatewayPortConnections.get(httpServer);
+    if (connections !== undefined && connections.size > 0) {
+      const address = httpServer.address();
+      logger.debug(`Port ${typeof address === 'object' && address !== null ? address.port : String(address)}: ending ${connections.size} connection(s) left at shutdown`);
+      for (const socket of connections) {
+        socket.destroy();
+      }
+    }
   });
+}
+
+/** How long the app's HTTP server may take to close after the gateways before we say why. */
+const APP_SERVER_LINGER_WARNING_MS = 3000;
+
+/**
+ * Node's `server.close()` ends idle keep-alive connections but waits for one
+ * that never sent a request (browsers open spare ones) until the peer leaves:
+ * `app.close()` then hangs with nothing in the log. The timer is unref'd and
+ * cleared on 'close', so it never holds the process or outlives the server.
+ */
+function warnWhenAppServerLingers(httpServer: HttpServer): void {
+  if (!httpServer.listening) {
+    return;
+  }
+  const timer = setTimeout(() => {
+    if (httpServer.listening) {
+      return; // Not being closed: only the adapter was disposed.
+    }
+    httpServer.getConnections((error, count) => {
+      if (error === null && count > 0) {
+        logger.warn(
+          `app.close() is still waiting for ${count} HTTP connection(s) on the application's port, such as a browser's ` +
+            'spare connection that never sent a request; Node waits until the peer leaves. Pass ' +
+            '`{ forceCloseConnections: true }` to NestFactory.create() to end them at shutdown.',
+        );
+      }
+    });
+  }, APP_SERVER_LINGER_WARNING_MS);
+  timer.unref();
+  httpServer.once('close', () => clearTimeout(timer));
 }
 
 /** Runs for every accepted socket, before Nest's connection handler. */
@@ -296,6 +407,7 @@ function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
   }
   gateway.stats.connectionsClosed++;
   gateway.untrack(socket);
+  cancelDeferredClose(socket);
   rejectPendingRequests(socket);
   const subscriptions = socket._extras?.subscriptions;
   if (subscriptions !== undefined) {
@@ -307,16 +419,39 @@ function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
   gateway.rooms.leaveAll(socket);
 }
 
+/** Given the port and options Nest passed to `create()`, the resolver for that gateway. */
+type GatewayResolverFactory = (port: number, options: SwitchboardGatewayOptions) => ProviderResolver;
+
 /**
- * Guards and authenticators are resolved as providers when the application
- * has them, and otherwise instantiated with DI from the root module.
+ * Handshake guards and authenticators are resolved as Nest resolves
+ * `@UseGuards` guards: in the module that declares the gateway. A class that
+ * module provides is used as is; one provided anywhere else (a shared
+ * AuthModule) too; any other is instantiated by that module's injector, so it
+ * can inject the module's own providers, exported or not. The root module's
+ * injector cannot see those, which made a guard in a feature module fail
+ * every handshake. The module is looked up at the first handshake that needs
+ * it (the container is complete by then) and kept; without a match (a server
+ * not made by Nest's gateway scan) the root module's injector is used.
  */
-function providerResolverOf(appOrHttpServer: object | undefined): ProviderResolver | undefined {
-  const moduleRef = findRootProvider<ModuleRef>(appOrHttpServer, ModuleRef);
-  if (moduleRef === undefined) {
+function providerResolverOf(appOrHttpServer: object | undefined): GatewayResolverFactory | undefined {
+  const rootModuleRef = findRootProvider<ModuleRef>(appOrHttpServer, ModuleRef);
+  if (rootModuleRef === undefined) {
     return undefined;
   }
-  return async <T>(type: Type<T>): Promise<T> => findProvider<T>(appOrHttpServer, type) ?? moduleRef.create(type);
+  return (port, options) => {
+    let home: ContainerModule | null | undefined;
+    return async <T>(type: Type<T>): Promise<T> => {
+      if (home === undefined) {
+        home = findGatewayModule(appOrHttpServer, port, options) ?? null;
+      }
+      const own = home === null ? undefined : findModuleProvider<T>(home, type);
+      if (own !== undefined) {
+        return own;
+      }
+      const injector = (home === null ? undefined : findModuleProvider<ModuleRef>(home, ModuleRef)) ?? rootModuleRef;
+      return findProvider<T>(appOrHttpServer, type) ?? injector.create(type);
+    };
+  };
 }
 
 /** The hub `SwitchboardModule` provides, when the adapter is built with the application. */

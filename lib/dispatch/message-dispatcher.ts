@@ -1,17 +1,26 @@
 import { Logger, type WsMessageHandler } from '@nestjs/common';
 import { isObservable, type Observable, type Subscription } from 'rxjs';
-import type { RawData, WebSocket } from 'ws';
+import { WebSocket, type RawData } from 'ws';
 import { CloseCode } from '../constants.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import type { ErrorBody, InboundMessage, MessageId } from '../interfaces/envelope.interface.js';
-import { ClientAck, ProtocolViolation, readInboundMessage } from '../protocol/inbound-message.js';
+import type { DecodedFrame, ResolvedGatewayBehaviour } from '../interfaces/switchboard-options.interface.js';
+import { ClientAck, isMessageId, ProtocolViolation, readInboundMessage } from '../protocol/inbound-message.js';
 import { settleClientAck } from '../requests/client-requests.js';
 import { RateVerdict, takeToken } from '../limits/rate-limit.js';
 import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
-import { sendFailure, sendValue } from './outbound.js';
+import { pendingCloseCode, runDeferredClose } from './deferred-close.js';
+import { sendErrorAck, sendFailure, sendValue } from './outbound.js';
 import { PendingReply } from './pending-reply.js';
 
 const logger = new Logger('SwitchboardAdapter');
+
+/**
+ * Queued messages of one connection (ordered dispatch) past which it stops
+ * being read; reading resumes when the queue is down to half. TCP then
+ * pushes back on the client instead of the server buffering without bound.
+ */
+const ORDERED_QUEUE_PAUSE_AT = 256;
 
 /**
  * The per-message path: decode, check the envelope, look the event up in a
@@ -25,62 +34,46 @@ export function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolea
   const socket = this as SwitchboardSocket;
   const gateway = socket._gateway!;
   gateway.stats.messagesReceived++;
-  const frame = toBuffer(data);
-  const { codec, messageParser } = gateway.behaviour;
-
-  let decoded: unknown;
-  if (messageParser !== undefined) {
-    try {
-      decoded = messageParser(frame);
-    } catch (error) {
-      // A custom parser that throws is an application bug: log it (Nest's rule too).
-      logger.error(`The messageParser threw: ${(error as Error).message}`, (error as Error).stack);
-      return refuseFrame(socket, ErrorCode.INVALID_MESSAGE, 'The message could not be parsed.', undefined);
-    }
-    if (decoded === undefined || decoded === null) {
-      return; // The parser chose to drop this frame, as WsAdapter allows.
-    }
-  } else {
-    if (isBinary !== codec.binary && codec.acceptsBothKinds !== true) {
-      const expected = codec.binary ? 'binary' : 'text';
-      return refuseFrame(socket, ErrorCode.UNSUPPORTED_DATA, `This gateway reads ${expected} frames (${codec.name}).`, undefined);
-    }
-    try {
-      decoded = codec.decode(frame);
-    } catch {
-      return refuseFrame(socket, ErrorCode.DECODE_FAILED, `The frame is not valid ${codec.name}.`, undefined);
-    }
+  if (socket.readyState !== WebSocket.OPEN) {
+    return; // A frame read after the close frame went out: nothing can answer it.
   }
-
-  const message = readInboundMessage(decoded);
+  const behaviour = gateway.behaviour;
+  // Every frame counts against the rate limit, readable or not: decoding is
+  // the work a flood of garbage would otherwise get for free.
+  const verdict = behaviour.rateLimit === false ? RateVerdict.Accept : takeToken(socket, behaviour.rateLimit, Date.now());
+  const message = readFrame(socket, behaviour, toBuffer(data), isBinary);
+  if (verdict !== RateVerdict.Accept) {
+    return refuseOverRate(socket, message, verdict);
+  }
+  if (message === undefined) {
+    return; // The parser or decoder chose to drop this frame, as WsAdapter allows.
+  }
   if (message instanceof ProtocolViolation) {
     return refuseFrame(socket, message.code, message.message, message.id);
   }
   if (message instanceof ClientAck) {
     return settleClientAck(socket, message.id, message.status, message.data, message.error);
   }
+  const closingWith = pendingCloseCode(socket);
+  if (closingWith !== undefined) {
+    // The server is closing this connection once running handlers answer:
+    // later messages are not run, but an id still gets its one answer.
+    return answerRefused(socket, message.id, { code: closingWith, message: 'The connection is closing.' });
+  }
   if (gateway.closing) {
     gateway.stats.refusedWhileClosing++;
     return sendFailure(socket, message.id, { code: ErrorCode.SERVER_SHUTTING_DOWN, message: 'The server is shutting down.' });
   }
-  const rateLimit = gateway.behaviour.rateLimit;
-  if (rateLimit !== false) {
-    const verdict = takeToken(socket, rateLimit, Date.now());
-    if (verdict !== RateVerdict.Accept) {
-      gateway.stats.rateLimited++;
-      sendFailure(socket, message.id, { code: ErrorCode.RATE_LIMITED, message: 'Too many messages; slow down.' });
-      if (verdict === RateVerdict.Close) {
-        gateway.stats.rateLimitCloses++;
-        socket.close(CloseCode.POLICY_VIOLATION, ErrorCode.RATE_LIMITED);
-      }
-      return;
-    }
-  }
-  const index = socket._routes?.get(message.event);
+  const event = behaviour.routeMessage === undefined ? message.event : behaviour.routeMessage(message, socket);
+  const index = event === undefined ? undefined : socket._routes?.get(event);
   if (index === undefined) {
     return answerUnknownEvent(socket, message);
   }
-  dispatch(socket, socket._handlers![index], message);
+  const handler = socket._handlers![index];
+  if (behaviour.ordered && socket._inflight > 0) {
+    return enqueue(socket, handler, message);
+  }
+  dispatch(socket, handler, message);
 }
 
 function toBuffer(data: RawData): Buffer {
@@ -90,12 +83,124 @@ function toBuffer(data: RawData): Buffer {
   return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
 }
 
+/**
+ * Turns a frame into a checked message: through a subclass's decoder, a
+ * `messageParser` (drop-in) or the codec, then the nesting-depth limit and
+ * the protocol v1 envelope check. `undefined` drops the frame.
+ */
+function readFrame(
+  socket: SwitchboardSocket,
+  behaviour: ResolvedGatewayBehaviour,
+  frame: Buffer,
+  isBinary: boolean,
+): InboundMessage | ClientAck | ProtocolViolation | undefined {
+  const { codec, messageParser, decodeMessage } = behaviour;
+  let decoded: unknown;
+  if (decodeMessage !== undefined || messageParser !== undefined) {
+    let parsed: DecodedFrame;
+    try {
+      // platform-ws hands a parser text frames as strings.
+      parsed = decodeMessage !== undefined ? decodeMessage(frame, isBinary, socket) : messageParser!(isBinary ? frame : frame.toString());
+    } catch (error) {
+      reportParserThrow(socket, error);
+      return new ProtocolViolation(ErrorCode.INVALID_MESSAGE, 'The message could not be parsed.', undefined);
+    }
+    if (parsed === undefined || parsed === null) {
+      return undefined;
+    }
+    decoded = parsed;
+  } else {
+    if (isBinary !== codec.binary && codec.acceptsBothKinds !== true) {
+      const expected = codec.binary ? 'binary' : 'text';
+      return new ProtocolViolation(ErrorCode.UNSUPPORTED_DATA, `This gateway reads ${expected} frames (${codec.name}).`, undefined);
+    }
+    try {
+      decoded = codec.decode(frame);
+    } catch {
+      return new ProtocolViolation(ErrorCode.DECODE_FAILED, `The frame is not valid ${codec.name}.`, undefined);
+    }
+  }
+  // A value nested N levels deep takes at least N bytes in any encoding, so
+  // short frames (nearly all of them) skip the walk.
+  if (frame.length > behaviour.maxDepth && deeperThan(decoded, behaviour.maxDepth)) {
+    return new ProtocolViolation(ErrorCode.INVALID_MESSAGE, `The message is nested deeper than ${behaviour.maxDepth} levels.`, readableId(decoded));
+  }
+  return readInboundMessage(decoded);
+}
+
+/** True when `value` holds objects or arrays more than `levels` deep. Recursion is bounded by `levels`. */
+function deeperThan(value: unknown, levels: number): boolean {
+  if (typeof value !== 'object' || value === null) {
+    return false;
+  }
+  if (levels === 0) {
+    return true;
+  }
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      if (deeperThan(item, levels - 1)) {
+        return true;
+      }
+    }
+    return false;
+  }
+  for (const key in value) {
+    if (deeperThan((value as Record<string, unknown>)[key], levels - 1)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+function readableId(decoded: unknown): MessageId | undefined {
+  const id = typeof decoded === 'object' && decoded !== null ? (decoded as { id?: unknown }).id : undefined;
+  return isMessageId(id) ? id : undefined;
+}
+
+/** Parser throws reported at error level per gateway: the first one, then debug (a client must not flood the log). */
+const reportedParserThrows = new WeakSet<object>();
+
+/**
+ * A custom parser that throws is an application bug (Nest's rule: it is
+ * logged), but it throws on client input, so only the first one per gateway
+ * is an error line; later ones are debug lines.
+ */
+function reportParserThrow(socket: SwitchboardSocket, error: unknown): void {
+  const gateway = socket._gateway!;
+  const text = `The message parser threw: ${error instanceof Error ? error.message : String(error)}`;
+  if (reportedParserThrows.has(gateway)) {
+    logger.debug(text);
+    return;
+  }
+  reportedParserThrows.add(gateway);
+  logger.error(`${text} (further parser errors on ${gateway.route} are logged at debug level)`, error instanceof Error ? error.stack : undefined);
+}
+
+/** Answers a frame over the rate limit (an id gets its error ack) and closes on persistent abuse. */
+function refuseOverRate(socket: SwitchboardSocket, message: InboundMessage | ClientAck | ProtocolViolation | undefined, verdict: RateVerdict): void {
+  const gateway = socket._gateway!;
+  gateway.stats.rateLimited++;
+  // A message is told it was refused; unreadable frames without an id are not answered.
+  const answerable = message instanceof ProtocolViolation ? message.id !== undefined : message !== undefined && !(message instanceof ClientAck);
+  if (answerable) {
+    sendFailure(socket, message!.id, { code: ErrorCode.RATE_LIMITED, message: 'Too many messages; slow down.' });
+  }
+  if (verdict === RateVerdict.Close) {
+    gateway.stats.rateLimitCloses++;
+    socket.close(CloseCode.POLICY_VIOLATION, ErrorCode.RATE_LIMITED);
+  }
+}
+
 /** Applies the gateway's invalid-message policy to a frame that cannot be dispatched. */
 function refuseFrame(socket: SwitchboardSocket, code: ErrorCode, message: string, id: MessageId | undefined): void {
   const gateway = socket._gateway!;
   gateway.stats.invalidMessages++;
   const policy = gateway.behaviour.invalidMessage;
+  logger.debug(`Client ${socket.id}: ${code}: ${message}`);
   if (policy === 'close') {
+    if (id !== undefined) {
+      sendErrorAck(socket, id, { code, message });
+    }
     socket.close(code === ErrorCode.UNSUPPORTED_DATA ? CloseCode.UNSUPPORTED_DATA : CloseCode.INVALID_PAYLOAD, code);
     return;
   }
@@ -114,10 +219,25 @@ function answerUnknownEvent(socket: SwitchboardSocket, message: InboundMessage):
   }
 }
 
+/** A message that will not run: an id gets its error ack; without one it is dropped silently. */
+function answerRefused(socket: SwitchboardSocket, id: MessageId | undefined, error: ErrorBody): void {
+  if (id !== undefined) {
+    sendErrorAck(socket, id, error);
+  }
+}
+
+/** Ordered dispatch: the message waits for the connection's running handler. */
+function enqueue(socket: SwitchboardSocket, handler: WsMessageHandler, message: InboundMessage): void {
+  const queue = ((socket._extras ??= {}).queue ??= []);
+  queue.push({ handler, message });
+  if (queue.length >= ORDERED_QUEUE_PAUSE_AT && !socket.isPaused) {
+    socket.pause();
+  }
+}
+
 function dispatch(socket: SwitchboardSocket, handler: WsMessageHandler, message: InboundMessage): void {
   const { id } = message;
-  const gateway = socket._gateway!;
-  gateway.handlerStarted();
+  handlerStarted(socket);
   if (id === undefined && !handler.isAckHandledManually) {
     // The common fire-and-forget path: no reply object, no ack function.
     Promise.resolve(handler.callback(message.data)).then(
@@ -127,9 +247,12 @@ function dispatch(socket: SwitchboardSocket, handler: WsMessageHandler, message:
         } else if (result !== undefined && result !== null) {
           sendValue(socket, result);
         }
-        gateway.handlerFinished();
+        handlerFinished(socket);
       },
-      (error: unknown) => onHandlerEscape(socket, error, undefined),
+      (error: unknown) => {
+        onHandlerEscape(socket, error, undefined);
+        handlerFinished(socket);
+      },
     );
     return;
   }
@@ -146,10 +269,46 @@ function dispatch(socket: SwitchboardSocket, handler: WsMessageHandler, message:
       } else {
         reply.resolve(result);
       }
-      gateway.handlerFinished();
+      handlerFinished(socket);
     },
-    (error: unknown) => onHandlerEscape(socket, error, reply),
+    (error: unknown) => {
+      onHandlerEscape(socket, error, reply);
+      handlerFinished(socket);
+    },
   );
+}
+
+/** Counts a running handler, for the gateway's drain and for the connection's own. */
+function handlerStarted(socket: SwitchboardSocket): void {
+  socket._inflight++;
+  socket._gateway!.handlerStarted();
+}
+
+/**
+ * A handler settled and its answer, if any, is sent. When it was the
+ * connection's last one, a close the server deferred runs now; under ordered
+ * dispatch the next queued message starts.
+ */
+function handlerFinished(socket: SwitchboardSocket): void {
+  socket._gateway!.handlerFinished();
+  if (--socket._inflight > 0) {
+    return;
+  }
+  const extras = socket._extras;
+  if (extras === undefined) {
+    return;
+  }
+  if (extras.pendingClose !== undefined) {
+    runDeferredClose(socket); // Also answers what was queued and never ran.
+    return;
+  }
+  const next = extras.queue?.shift();
+  if (next !== undefined) {
+    if (socket.isPaused && extras.queue!.length <= ORDERED_QUEUE_PAUSE_AT / 2 && socket.readyState === WebSocket.OPEN) {
+      socket.resume();
+    }
+    dispatch(socket, next.handler, next.message);
+  }
 }
 
 /**
@@ -181,7 +340,7 @@ function subscribeReplies(socket: SwitchboardSocket, result: Observable<unknown>
     // an error here escaped an application filter that rethrew.
     error: (error: unknown) => {
       finish();
-      onHandlerEscape(socket, error, reply, false);
+      onHandlerEscape(socket, error, reply);
     },
     complete: () => {
       finish();
@@ -204,12 +363,8 @@ function subscribeReplies(socket: SwitchboardSocket, result: Observable<unknown>
  * an application exception filter rethrew: an application bug. It is logged,
  * the message still gets its one answer, and the next messages are served.
  */
-function onHandlerEscape(socket: SwitchboardSocket, error: unknown, reply: PendingReply | undefined, countInflight = true): void {
-  const gateway = socket._gateway!;
-  if (countInflight) {
-    gateway.handlerFinished();
-  }
-  gateway.stats.handlerErrors++;
+function onHandlerEscape(socket: SwitchboardSocket, error: unknown, reply: PendingReply | undefined): void {
+  socket._gateway!.stats.handlerErrors++;
   logger.error(
     `An error escaped the exception filters: ${error instanceof Error ? error.message : String(error)}`,
     error instanceof Error ? error.stack : undefined,

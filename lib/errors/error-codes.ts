@@ -12,6 +12,7 @@ export const ErrorCode = {
   UNSUPPORTED_DATA: 'UNSUPPORTED_DATA',
   UNKNOWN_EVENT: 'UNKNOWN_EVENT',
   MESSAGE_TOO_BIG: 'MESSAGE_TOO_BIG',
+  PROTOCOL_ERROR: 'PROTOCOL_ERROR',
   // Handler outcomes.
   BAD_REQUEST: 'BAD_REQUEST',
   UNAUTHORIZED: 'UNAUTHORIZED',
@@ -29,6 +30,7 @@ export const ErrorCode = {
   UNKNOWN_GATEWAY: 'UNKNOWN_GATEWAY',
   // Connection lifecycle.
   SERVER_SHUTTING_DOWN: 'SERVER_SHUTTING_DOWN',
+  SERVER_RESTARTING: 'SERVER_RESTARTING',
   SERVER_NOT_READY: 'SERVER_NOT_READY',
   SLOW_CONSUMER: 'SLOW_CONSUMER',
   TOO_MANY_CONNECTIONS: 'TOO_MANY_CONNECTIONS',
@@ -74,7 +76,7 @@ export const ERROR_CODES: readonly ErrorCodeInfo[] = [
     kind: 'protocol',
     closeCode: CloseCode.INVALID_PAYLOAD,
     description:
-      'The frame decoded, but is not a protocol v1 message: not an object, no string `event`, or an `id` that is neither a string nor a finite number.',
+      'The frame decoded, but is not a protocol v1 message: not an object, no string `event`, an `id` that is neither a string nor a finite number, or nesting deeper than `maxDepth`.',
   },
   {
     code: ErrorCode.UNSUPPORTED_DATA,
@@ -92,6 +94,12 @@ export const ERROR_CODES: readonly ErrorCodeInfo[] = [
     kind: 'protocol',
     closeCode: CloseCode.MESSAGE_TOO_BIG,
     description: 'A frame larger than `maxPayload`; the connection is closed.',
+  },
+  {
+    code: ErrorCode.PROTOCOL_ERROR,
+    kind: 'protocol',
+    closeCode: CloseCode.PROTOCOL_ERROR,
+    description: 'The peer broke the WebSocket protocol (bad opcode, unmasked frame, bad close code); `ws` closes the connection.',
   },
   {
     code: ErrorCode.BAD_REQUEST,
@@ -158,6 +166,12 @@ export const ERROR_CODES: readonly ErrorCodeInfo[] = [
     description: 'The server is closing: clients get close 1001, new upgrades get HTTP 503.',
   },
   {
+    code: ErrorCode.SERVER_RESTARTING,
+    kind: 'connection',
+    closeCode: CloseCode.SERVICE_RESTART,
+    description: 'The server is closing with `shutdownCloseCode: 1012`: clients should reconnect soon.',
+  },
+  {
     code: ErrorCode.SERVER_NOT_READY,
     kind: 'connection',
     closeCode: CloseCode.TRY_AGAIN_LATER,
@@ -202,3 +216,17 @@ export const ERROR_CODES: readonly ErrorCodeInfo[] = [
   { code: ErrorCode.LISTEN_FAILED, kind: 'setup', description: 'A gateway port could not be bound (for example EADDRINUSE).' },
   { code: ErrorCode.MISSING_PACKAGE, kind: 'setup', description: 'An optional peer dependency (msgpackr, ioredis) is not installed.' },
 ];
+
+/**
+ * The reason sent with a close code when the closer gave none: `ws` closes
+ * with 1002, 1007 and 1009 by itself, and every close the library initiates
+ * carries its stable code, so a client can tell the causes apart.
+ */
+export const DEFAULT_CLOSE_REASONS: ReadonlyMap<number, ErrorCode> = new Map<number, ErrorCode>([
+  [CloseCode.GOING_AWAY, ErrorCode.SERVER_SHUTTING_DOWN],
+  [CloseCode.PROTOCOL_ERROR, ErrorCode.PROTOCOL_ERROR],
+  [CloseCode.INVALID_PAYLOAD, ErrorCode.DECODE_FAILED],
+  [CloseCode.MESSAGE_TOO_BIG, ErrorCode.MESSAGE_TOO_BIG],
+  [CloseCode.INTERNAL_ERROR, ErrorCode.INTERNAL],
+  [CloseCode.SERVICE_RESTART, ErrorCode.SERVER_RESTARTING],
+]);

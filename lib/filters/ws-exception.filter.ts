@@ -1,4 +1,5 @@
-import { Catch, Inject, Logger, Optional, type ArgumentsHost, type ExceptionFilter, type Type } from '@nestjs/common';
+import type { ServerResponse } from 'node:http';
+import { Catch, HttpException, Inject, Logger, Optional, type ArgumentsHost, type ExceptionFilter, type Type } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
 import { EXCEPTION_EVENT } from '../constants.js';
 import { describeException } from '../dispatch/exception-to-error-body.js';
@@ -39,9 +40,9 @@ const logger = new Logger('WsExceptionFilter');
  *
  * The client's payload is never echoed back. Use it with `@UseFilters`,
  * `app.useGlobalFilters` or `APP_FILTER`. Registered globally it also sees
- * HTTP errors: those go to Nest's default HTTP handling (pass the HTTP
- * adapter, `new WsExceptionFilter({}, app.get(HttpAdapterHost).httpAdapter)`,
- * or use `APP_FILTER`, which injects it).
+ * HTTP errors: those go to Nest's default HTTP handling, with the HTTP
+ * adapter when it has one (`APP_FILTER` injects it) and otherwise answered
+ * in Nest's shape by the filter itself; no response ever carries a stack.
  *
  * Extend it: add mappers, or override `toErrorBody` / `decorate` (for
  * example to add a correlation id to every error).
@@ -60,7 +61,7 @@ export class WsExceptionFilter extends BaseExceptionFilter implements ExceptionF
 
   override catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'ws') {
-      super.catch(exception, host);
+      this.catchOther(exception, host);
       return;
     }
     const body = this.decorate(this.toErrorBody(exception, host), exception, host);
@@ -89,6 +90,37 @@ export class WsExceptionFilter extends BaseExceptionFilter implements ExceptionF
     return body;
   }
 
+  /**
+   * HTTP (and other) errors go to Nest's default handling. A filter built
+   * with `new WsExceptionFilter()` for `useGlobalFilters` has no HTTP adapter
+   * (Nest injects `HttpAdapterHost` only into filters it instantiates), and
+   * Nest's base filter would then crash into a 500 whose body is a stack
+   * trace. Without an adapter, the answer is written to the response here,
+   * in the shape Nest uses (`{ statusCode, message }`), never with a stack.
+   */
+  private catchOther(exception: unknown, host: ArgumentsHost): void {
+    const adapter = this.applicationRef ?? this.httpAdapterHost?.httpAdapter;
+    if (adapter !== undefined || host.getType() !== 'http') {
+      super.catch(exception, host);
+      return;
+    }
+    const { status, body } = httpAnswerFor(exception);
+    if (status >= 500) {
+      logger.error(exception instanceof Error ? exception.message : String(exception), exception instanceof Error ? exception.stack : undefined);
+    }
+    const response = host.switchToHttp().getResponse<{ raw?: ServerResponse } & Partial<ServerResponse>>();
+    // Express hands Node's response itself, Fastify a reply wrapping it as `raw`.
+    const raw = (response.raw ?? response) as ServerResponse;
+    if (typeof raw.setHeader !== 'function' || raw.headersSent) {
+      return;
+    }
+    const text = JSON.stringify(body);
+    raw.statusCode = status;
+    raw.setHeader('Content-Type', 'application/json; charset=utf-8');
+    raw.setHeader('Content-Length', Buffer.byteLength(text));
+    raw.end(text);
+  }
+
   /** A last look at every error body before it is sent (add fields here). */
   protected decorate(body: ErrorBody, _exception: unknown, _host: ArgumentsHost): ErrorBody {
     return body;
@@ -110,4 +142,14 @@ export class WsExceptionFilter extends BaseExceptionFilter implements ExceptionF
       socket.emit(EXCEPTION_EVENT, data);
     }
   }
+}
+
+/** Status and body as Nest's BaseExceptionFilter answers HTTP: the exception's own response, or a bare 500. */
+function httpAnswerFor(exception: unknown): { status: number; body: object } {
+  if (exception instanceof HttpException) {
+    const response = exception.getResponse();
+    const status = exception.getStatus();
+    return { status, body: typeof response === 'object' && response !== null ? response : { statusCode: status, message: response } };
+  }
+  return { status: 500, body: { statusCode: 500, message: 'Internal server error' } };
 }

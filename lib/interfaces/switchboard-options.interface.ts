@@ -1,38 +1,47 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { CanActivate, Type } from '@nestjs/common';
-import type { RawData, ServerOptions } from 'ws';
+import type { ServerOptions } from 'ws';
 import type { Codec } from './codec.interface.js';
 import type { Handshake } from './handshake.interface.js';
+import type { InboundMessage } from './envelope.interface.js';
 
 /**
  * What the adapter does with a frame it cannot dispatch because it is
  * unreadable (`DECODE_FAILED`), not a protocol v1 message (`INVALID_MESSAGE`),
  * or of the wrong kind (`UNSUPPORTED_DATA`).
  *
- * - `reply`: answer with an error ack when the message carried a readable
- *   `id`, otherwise with an `exception` event. The connection stays open.
- * - `ignore`: drop the frame (a readable `id` still gets its error ack: an id
- *   is a promise of exactly one answer). Counted in the stats.
+ * - `ignore` (the default, as `@nestjs/platform-ws`): drop the frame, count it
+ *   in the stats (`invalidMessages`) and log it at debug level. A readable
+ *   `id` still gets its error ack: an id is a promise of exactly one answer.
+ * - `reply`: also answer frames without an id, with an `exception` event
+ *   carrying the stable `code`. The connection stays open.
  * - `close`: close the connection with 1007 (invalid payload) or 1003
- *   (unsupported data).
+ *   (unsupported data), after the handlers already running have answered.
  */
 export type InvalidMessagePolicy = 'reply' | 'ignore' | 'close';
 
 /**
  * What the adapter does with a well-formed message whose event has no
  * handler and that carries no `id` (with an `id` it always gets an
- * `UNKNOWN_EVENT` error ack). `reply` sends an `exception` event; `ignore`
- * drops it as `@nestjs/platform-ws` does.
+ * `UNKNOWN_EVENT` error ack). `ignore` (the default) drops it as
+ * `@nestjs/platform-ws` does, counted in `unknownEvents`; `reply` sends an
+ * `exception` event coded `UNKNOWN_EVENT`.
  */
 export type UnknownEventPolicy = 'reply' | 'ignore';
+
+/** A frame as `@nestjs/platform-ws` hands it to a `messageParser`: a string for text frames, a Buffer for binary ones. */
+export type WsData = string | Buffer | ArrayBuffer | Buffer[];
+
+/** What a parser or a decoder makes of a frame: a message, or nothing to drop the frame silently. */
+export type DecodedFrame = { event: string; data?: unknown; id?: unknown } | null | undefined | void;
 
 /**
  * A parser in the shape of `@nestjs/platform-ws`'s `messageParser`: returns
  * `{ event, data }` (an `id` is honoured too), or nothing to drop the frame.
  * When set, it replaces the codec for inbound frames; replies still go
- * through the codec.
+ * through the codec. Like platform-ws, it receives text frames as strings.
  */
-export type MessageParser = (data: RawData) => { event: string; data?: unknown; id?: unknown } | null | undefined | void;
+export type MessageParser = (data: WsData) => DecodedFrame;
 
 /** Options that can be set on the adapter and overridden per gateway. */
 export interface SwitchboardGatewayBehaviour {
@@ -42,15 +51,35 @@ export interface SwitchboardGatewayBehaviour {
    */
   codec?: Codec;
   /**
-   * Answer to unreadable or malformed frames. Cost: one small frame per bad message.
-   * @default 'reply'
+   * Answer to unreadable or malformed frames without an `id` (with an id:
+   * always an error ack). Cost of `reply`: one small frame per bad message.
+   * @default 'ignore'
    */
   invalidMessage?: InvalidMessagePolicy;
   /**
    * Answer to messages without an `id` whose event has no handler.
-   * @default 'reply'
+   * @default 'ignore'
    */
   unknownEvent?: UnknownEventPolicy;
+  /**
+   * Deepest nesting of arrays and objects a decoded message may have; a
+   * deeper one is refused as `INVALID_MESSAGE` before any handler, pipe or
+   * encoder sees it (10,000 levels would overflow the stack there). Cost:
+   * one walk over the decoded value, only for frames longer than this many
+   * bytes (a shorter frame cannot be that deep).
+   * @default 64
+   */
+  maxDepth?: number;
+  /**
+   * Run one connection's messages one after another: the next message's
+   * handler starts when the previous one has settled (its ack sent). Other
+   * connections are not held up. Off by default, as in platform-ws, where a
+   * slow async pipe lets a later message overtake an earlier one. Cost: a
+   * queue per busy connection; past 256 queued messages the connection stops
+   * being read (TCP backpressure) until it is drained to half.
+   * @default false
+   */
+  ordered?: boolean;
   /**
    * Largest accepted frame, in bytes; a larger frame closes the connection with 1009.
    * `ws` defaults to 100 MiB; this adapter to 1 MiB.
@@ -299,6 +328,8 @@ export interface ResolvedGatewayBehaviour {
   codec: Codec;
   invalidMessage: InvalidMessagePolicy;
   unknownEvent: UnknownEventPolicy;
+  maxDepth: number;
+  ordered: boolean;
   maxPayload: number;
   closeTimeout: number;
   drainTimeout: number;
@@ -311,13 +342,29 @@ export interface ResolvedGatewayBehaviour {
   backpressure: Required<BackpressureOptions>;
   auth: HandshakeAuthOptions | undefined;
   messageParser: MessageParser | undefined;
+  /** A subclass's {@link SwitchboardAdapter.decodeMessage}, when it overrides it. */
+  decodeMessage: MessageDecoder | undefined;
+  /** A subclass's {@link SwitchboardAdapter.routeMessage}, when it overrides it. */
+  routeMessage: MessageRouter | undefined;
 }
+
+/**
+ * @internal The extension point for frames, bound to the adapter: `(frame,
+ * isBinary, client)` to a message, or nothing to drop it. `client` is the
+ * `SwitchboardSocket` (typed as `object` so interfaces import no classes).
+ */
+export type MessageDecoder = (frame: Buffer, isBinary: boolean, client: object) => DecodedFrame;
+
+/** @internal The extension point for routing, bound to the adapter: the event whose handler runs, or `undefined` for none. */
+export type MessageRouter = (message: InboundMessage, client: object) => string | undefined;
 
 /** Keys that belong to this adapter and are not handed to `ws`. */
 export const BEHAVIOUR_OPTION_KEYS = [
   'codec',
   'invalidMessage',
   'unknownEvent',
+  'maxDepth',
+  'ordered',
   'maxPayload',
   'closeTimeout',
   'drainTimeout',

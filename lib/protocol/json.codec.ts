@@ -2,11 +2,10 @@ import type { Codec } from '../interfaces/codec.interface.js';
 
 export interface JsonCodecOptions {
   /**
-   * Also read JSON sent in binary frames, as `@nestjs/platform-ws` does.
-   * Off by default: a binary frame to a JSON gateway is answered as
-   * `UNSUPPORTED_DATA`. Turn it on when migrating clients that send
-   * `Buffer`s of JSON.
-   * @default false
+   * Also read JSON sent in binary frames, as `@nestjs/platform-ws` does (Node
+   * clients often send `Buffer`s). `false` refuses binary frames as
+   * `UNSUPPORTED_DATA` (or closes with 1003 under `invalidMessage: 'close'`).
+   * @default true
    */
   acceptBinary?: boolean;
 }
@@ -22,7 +21,7 @@ export class JsonCodec implements Codec {
   readonly acceptsBothKinds: boolean;
 
   constructor(options: JsonCodecOptions = {}) {
-    this.acceptsBothKinds = options.acceptBinary ?? false;
+    this.acceptsBothKinds = options.acceptBinary ?? true;
   }
 
   decode(frame: Buffer): unknown {

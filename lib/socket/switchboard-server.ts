@@ -1,3 +1,5 @@
+import type { AddressInfo } from 'node:net';
+import type { Server as HttpServer } from 'node:http';
 import type { WsMessageHandler } from '@nestjs/common';
 import type { ServerOptions } from 'ws';
 import { WebSocketServer } from 'ws';
@@ -43,6 +45,8 @@ export class SwitchboardServer extends WebSocketServer<typeof SwitchboardSocket>
   readonly heartbeat: Heartbeat;
   /** @internal Finds a global WsExceptionFilter for an exception (set by the adapter). */
   globalWsFilter: GlobalWsFilterLookup | undefined;
+  /** @internal The HTTP server this gateway's upgrades arrive on (set by the adapter). */
+  httpServer: HttpServer | undefined;
   /** @internal Handlers running now, across all sockets; `close()` waits for them. */
   private inflight = 0;
   private drainWaiter: (() => void) | undefined;
@@ -134,6 +138,15 @@ export class SwitchboardServer extends WebSocketServer<typeof SwitchboardSocket>
   }
 
   // --- Introspection. -------------------------------------------------------
+
+  /**
+   * The address the gateway's upgrades arrive on: its own port's, or the
+   * application's (`ws` throws here in `noServer` mode; platform-ws users
+   * read it to find a standalone server's free port).
+   */
+  override address(): AddressInfo | string | null {
+    return this.httpServer?.address() ?? super.address();
+  }
 
   /** A connected client of this gateway, in this process. */
   clientById(id: string): SwitchboardSocket | undefined {

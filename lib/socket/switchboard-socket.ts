@@ -2,9 +2,11 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { WsMessageHandler } from '@nestjs/common';
 import type { Subscription } from 'rxjs';
 import { WebSocket } from 'ws';
+import { deferClose, type PendingClose } from '../dispatch/deferred-close.js';
+import type { InboundMessage } from '../interfaces/envelope.interface.js';
 import type { Handshake, PathParams, QueryParams } from '../interfaces/handshake.interface.js';
 import type { BroadcastOperator, RoomTarget } from '../broadcast/broadcast-operator.js';
-import { ErrorCode } from '../errors/error-codes.js';
+import { DEFAULT_CLOSE_REASONS, ErrorCode } from '../errors/error-codes.js';
 import { SwitchboardError } from '../errors/switchboard.error.js';
 import { sendValue } from '../dispatch/outbound.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, requestClient, type PendingRequest } from '../requests/client-requests.js';
@@ -20,6 +22,10 @@ export interface SocketExtras {
   bucket?: TokenBucket;
   /** Server-to-client requests awaiting an ack, and the last id used. */
   requests?: { seq: number; pending: Map<number, PendingRequest> };
+  /** A close that waits for this connection's running handlers (see deferred-close). */
+  pendingClose?: PendingClose;
+  /** Ordered dispatch: messages waiting for the running handler. */
+  queue?: Array<{ handler: WsMessageHandler; message: InboundMessage }>;
 }
 
 /** @internal */
@@ -58,6 +64,8 @@ export class SwitchboardSocket<TData extends object = SocketData> extends WebSoc
   _onDisconnect: DisconnectCallback | DisconnectCallback[] | undefined = undefined;
   /** @internal Writes are held until the end of this tick (see write-batching). */
   _corked = false;
+  /** @internal Handlers of this connection still running (a close waits for them). */
+  _inflight = 0;
   /** @internal The rooms this socket is in; created on the first join. */
   _rooms: Set<string> | undefined = undefined;
   private _data: TData | undefined = undefined;
@@ -111,6 +119,23 @@ export class SwitchboardSocket<TData extends object = SocketData> extends WebSoc
    */
   sendEvent(event: string, data?: unknown, options: { compress?: boolean } = {}): boolean {
     return sendValue(this as SwitchboardSocket, { event, data }, options.compress);
+  }
+
+  /**
+   * `ws`'s close, with two promises kept. The reason defaults to the stable
+   * code of the close code (`MESSAGE_TOO_BIG` for the 1009 `ws` sends by
+   * itself, `SERVER_SHUTTING_DOWN` for 1001...). And while handlers of this
+   * connection still run, the close waits for them (at most `drainTimeout`),
+   * reading no further frames, so every message already dispatched gets its
+   * ack: this holds for the closes the library makes (rate limit, slow
+   * consumer, oversized frame, invalid-message policy) and for a handler's
+   * own `client.close()`. `terminate()` never waits.
+   */
+  override close(code?: number, reason?: string | Buffer): void {
+    const withReason = reason === undefined && code !== undefined ? DEFAULT_CLOSE_REASONS.get(code) : reason;
+    if (!deferClose(this as SwitchboardSocket, code, withReason)) {
+      super.close(code, withReason);
+    }
   }
 
   // --- Rooms. ---------------------------------------------------------------

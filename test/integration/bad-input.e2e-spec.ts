@@ -22,10 +22,12 @@ function gatewayWith(path: string, options: Record<string, unknown>) {
   return PolicyGateway;
 }
 
-const ReplyGateway = gatewayWith('/reply', {});
-const IgnoreGateway = gatewayWith('/ignore', { invalidMessage: 'ignore', unknownEvent: 'ignore' });
+const ReplyGateway = gatewayWith('/reply', { invalidMessage: 'reply', unknownEvent: 'reply' });
+const IgnoreGateway = gatewayWith('/ignore', {});
 const CloseGateway = gatewayWith('/close', { invalidMessage: 'close' });
-const LenientGateway = gatewayWith('/lenient', { codec: new JsonCodec({ acceptBinary: true }) });
+const CloseStrictGateway = gatewayWith('/close-strict', { invalidMessage: 'close', codec: new JsonCodec({ acceptBinary: false }) });
+const ShallowGateway = gatewayWith('/shallow', { maxDepth: 3, invalidMessage: 'reply' });
+const StrictGateway = gatewayWith('/strict', { invalidMessage: 'reply', codec: new JsonCodec({ acceptBinary: false }) });
 const SmallGateway = gatewayWith('/small', { maxPayload: 1024 });
 
 describe('bad input gets a documented answer, never a crash', () => {
@@ -42,7 +44,7 @@ describe('bad input gets a documented answer, never a crash', () => {
   beforeEach(async () => {
     logger = new RecordingLogger();
     running = await startApp({
-      providers: [RpcGateway, ReplyGateway, IgnoreGateway, CloseGateway, LenientGateway, SmallGateway],
+      providers: [RpcGateway, ReplyGateway, IgnoreGateway, CloseGateway, CloseStrictGateway, StrictGateway, SmallGateway, ShallowGateway],
       logger,
     });
   });
@@ -54,7 +56,7 @@ describe('bad input gets a documented answer, never a crash', () => {
     expect(logger.errors()).toEqual([]);
   });
 
-  describe("policy 'reply' (default)", () => {
+  describe("policy 'reply' (opt-in)", () => {
     it.each([
       ['malformed JSON', 'DECODE_FAILED', '{"event": "echo", '],
       ['a bare string', 'INVALID_MESSAGE', '"hello"'],
@@ -83,14 +85,14 @@ describe('bad input gets a documented answer, never a crash', () => {
       expect(await client.ack('no-event')).toMatchObject({ status: 'error', error: { code: 'INVALID_MESSAGE' } });
     });
 
-    it('answers a binary frame to the JSON codec with UNSUPPORTED_DATA', async () => {
-      const client = await connect('/reply');
+    it('answers a binary frame with UNSUPPORTED_DATA when the JSON codec refuses binary', async () => {
+      const client = await connect('/strict');
       client.socket.send(Buffer.from(JSON.stringify({ event: 'echo', data: 1 })), { binary: true });
       expect((await client.event('exception')).data.code).toBe('UNSUPPORTED_DATA');
     });
 
-    it('reads JSON in binary frames when the codec accepts both kinds (platform-ws migration)', async () => {
-      const client = await connect('/lenient');
+    it('reads JSON in binary frames by default, as platform-ws does', async () => {
+      const client = await connect('/ignore');
       client.socket.send(Buffer.from(JSON.stringify({ event: 'echo', data: 'bin' })), { binary: true });
       expect((await client.event('echo')).data).toBe('bin');
     });
@@ -132,7 +134,7 @@ describe('bad input gets a documented answer, never a crash', () => {
     });
   });
 
-  describe("policy 'ignore'", () => {
+  describe("policy 'ignore' (default)", () => {
     it('drops malformed frames and unknown events silently, but still acks an id', async () => {
       const client = await connect('/ignore');
       client.send('not json');
@@ -157,10 +159,49 @@ describe('bad input gets a documented answer, never a crash', () => {
       expect(await client.waitClose()).toEqual({ code: 1007, reason: 'INVALID_MESSAGE' });
     });
 
-    it('closes with 1003 on a binary frame to a JSON gateway', async () => {
+    it('acks a message with an id before closing', async () => {
       const client = await connect('/close');
+      client.send('{"id": 5, "data": "no event"}');
+      expect(await client.ack(5)).toMatchObject({ status: 'error', error: { code: 'INVALID_MESSAGE' } });
+      expect(await client.waitClose()).toEqual({ code: 1007, reason: 'INVALID_MESSAGE' });
+    });
+
+    it('closes with 1003 on a binary frame to a JSON gateway that refuses binary', async () => {
+      const client = await connect('/close-strict');
       client.socket.send(Buffer.from([1, 2, 3]), { binary: true });
       expect(await client.waitClose()).toEqual({ code: 1003, reason: 'UNSUPPORTED_DATA' });
+    });
+  });
+
+  describe('nesting depth', () => {
+    const nested = (depth: number): string => '['.repeat(depth) + ']'.repeat(depth);
+
+    it('refuses a message nested 10,000 levels deep with an INVALID_MESSAGE ack and no error log', async () => {
+      // Echoed back, such a message would overflow the stack in the encoder.
+      const client = await connect('/ignore');
+      for (let i = 0; i < 20; i++) {
+        client.send(`{"event": "echo", "id": ${i}, "data": ${nested(10_000)}}`);
+      }
+      for (let i = 0; i < 20; i++) {
+        expect(await client.ack(i)).toMatchObject({ status: 'error', error: { code: 'INVALID_MESSAGE', message: expect.stringContaining('64') } });
+      }
+      client.send({ event: 'echo', data: 'after', id: 'after' });
+      expect(await client.ack('after')).toMatchObject({ status: 'ok', data: { event: 'echo', data: 'after' } });
+    });
+
+    it('drops a deep message without an id silently by default', async () => {
+      const client = await connect('/ignore');
+      client.send(`{"event": "echo", "data": ${nested(10_000)}}`);
+      expect(await client.framesWithin(150)).toEqual([]);
+    });
+
+    it('accepts nesting up to maxDepth and refuses one level more', async () => {
+      const client = await connect('/shallow');
+      // The envelope is level 1: data two levels deeper is level 3.
+      client.send({ event: 'echo', data: { a: { b: 'padding to pass the size gate' } } });
+      expect((await client.event('echo')).data).toEqual({ a: { b: 'padding to pass the size gate' } });
+      client.send({ event: 'echo', data: { a: { b: { c: 'padding to pass the size gate' } } } });
+      expect((await client.event('exception')).data).toMatchObject({ code: 'INVALID_MESSAGE' });
     });
   });
 
@@ -169,7 +210,7 @@ describe('bad input gets a documented answer, never a crash', () => {
       const bystander = await connect('/reply');
       const client = await connect('/reply');
       client.send({ event: 'echo', data: 'x'.repeat(1024 * 1024) });
-      expect((await client.waitClose()).code).toBe(1009);
+      expect(await client.waitClose()).toEqual({ code: 1009, reason: 'MESSAGE_TOO_BIG' });
       bystander.send({ event: 'echo', data: 'fine' });
       expect((await bystander.event('echo')).data).toBe('fine');
     });
@@ -195,7 +236,7 @@ describe('bad input gets a documented answer, never a crash', () => {
       const masked = Buffer.from(payload.map((byte, i) => byte ^ mask[i % 4]));
       const rawSocket = (client.socket as unknown as { _socket: import('node:net').Socket })._socket;
       rawSocket.write(Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, masked]));
-      expect((await client.waitClose()).code).toBe(1007);
+      expect(await client.waitClose()).toEqual({ code: 1007, reason: 'DECODE_FAILED' });
     });
 
     it('answers a flood of 5,000 requests, each exactly once and in order', async () => {

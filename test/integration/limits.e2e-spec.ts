@@ -68,6 +68,16 @@ describe('limits', () => {
       }
       expect(await client.waitClose()).toEqual({ code: 1008, reason: 'RATE_LIMITED' });
     });
+
+    it('counts every frame, also ones that cannot be decoded: a garbage flood is closed with 1008', async () => {
+      const client = await TestClient.connect(running.url('/limited'));
+      for (let i = 0; i < 2000; i++) {
+        client.send(i % 2 === 0 ? '{garbage' : '[1,2,3]');
+      }
+      expect(await client.waitClose()).toEqual({ code: 1008, reason: 'RATE_LIMITED' });
+      // The garbage got no answers (silent by default); only the close.
+      expect(client.rawFrames).toHaveLength(0);
+    });
   });
 
   describe('connection caps, refused before the upgrade', () => {
