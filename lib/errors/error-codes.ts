@@ -40,7 +40,6 @@ export const ErrorCode = {
   INVALID_OPTION: 'INVALID_OPTION',
   INVALID_PATH: 'INVALID_PATH',
   DUPLICATE_PATH: 'DUPLICATE_PATH',
-  NO_HTTP_SERVER: 'NO_HTTP_SERVER',
   LISTEN_FAILED: 'LISTEN_FAILED',
   MISSING_PACKAGE: 'MISSING_PACKAGE',
 } as const;
@@ -207,11 +206,6 @@ export const ERROR_CODES: readonly ErrorCodeInfo[] = [
     code: ErrorCode.DUPLICATE_PATH,
     kind: 'setup',
     description: 'Two gateways on one port claim the same path (after trailing-slash normalisation).',
-  },
-  {
-    code: ErrorCode.NO_HTTP_SERVER,
-    kind: 'setup',
-    description: 'A gateway wants the application port, but the adapter was built without an HTTP server.',
   },
   { code: ErrorCode.LISTEN_FAILED, kind: 'setup', description: 'A gateway port could not be bound (for example EADDRINUSE).' },
   { code: ErrorCode.MISSING_PACKAGE, kind: 'setup', description: 'An optional peer dependency (msgpackr, ioredis) is not installed.' },

@@ -29,7 +29,7 @@ describe('MessagePack codec end to end', () => {
 
   beforeAll(async () => {
     const codec = await createMessagePackCodec();
-    running = await startApp({ providers: [BinaryGateway], adapter: (app) => new SwitchboardAdapter(app, { codec }) });
+    running = await startApp({ providers: [BinaryGateway], adapter: (app) => new SwitchboardAdapter(app, { codec, invalidMessage: 'reply' }) });
   });
 
   beforeEach(async () => {

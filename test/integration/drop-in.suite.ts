@@ -1,5 +1,6 @@
 import { createServer as createNetServer } from 'node:net';
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, WebSocketAdapter } from '@nestjs/common';
+import WebSocket from 'ws';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { EchoGateway } from '../fixtures/echo.gateway.js';
 import { createMultiPathGateways, createVerifyingGateway } from '../fixtures/multi-path.gateways.js';
@@ -13,7 +14,12 @@ import { TestClient } from '../helpers/ws-client.js';
  * same suite runs against `WsAdapter` and `SwitchboardAdapter`: whatever
  * passes on the first must pass on the second.
  */
-export function dropInSuite(name: string, adapter: AdapterFactory, makeParserAdapter: (app: INestApplication, parser: (data: unknown) => unknown) => ReturnType<AdapterFactory>): void {
+export function dropInSuite(
+  name: string,
+  adapter: AdapterFactory,
+  makeParserAdapter: (app: INestApplication, parser: (data: unknown) => unknown) => ReturnType<AdapterFactory>,
+  makeBareAdapter: () => WebSocketAdapter,
+): void {
   describe(`drop-in behaviour: ${name}`, () => {
     let running: RunningApp;
     const clients: TestClient[] = [];
@@ -155,6 +161,71 @@ export function dropInSuite(name: string, adapter: AdapterFactory, makeParserAda
         await client.close();
       } finally {
         await app.close();
+      }
+    });
+
+    // Messages without an id, with zero options: what platform-ws does is silence.
+    it.each([
+      ['malformed JSON', '{"event": "echo", '],
+      ['a JSON value that is not an envelope', '[1, 2, 3]'],
+      ['a string', '"hello"'],
+      ['an envelope without an event', '{"data": 1}'],
+      ['an unknown event', '{"event": "no-such-handler", "data": 1}'],
+    ])('stays silent on %s and keeps the connection', async (_label, frame) => {
+      const client = await connect();
+      client.send(frame);
+      expect(await client.framesWithin(150)).toEqual([]);
+      client.send({ event: 'echo', data: 'after' });
+      expect(await client.event('echo')).toEqual({ event: 'echo', data: 'after' });
+    });
+
+    it('dispatches a binary frame that carries a JSON envelope', async () => {
+      const client = await connect();
+      client.socket.send(Buffer.from(JSON.stringify({ event: 'echo', data: 'from a Buffer' })), { binary: true });
+      expect(await client.event('echo')).toEqual({ event: 'echo', data: 'from a Buffer' });
+    });
+
+    it('stays silent when a custom messageParser throws, and keeps the connection', async () => {
+      const app = await startApp({
+        providers: [EchoGateway],
+        adapter: (nestApp) =>
+          makeParserAdapter(nestApp, (data) => {
+            const text = String(data);
+            if (text.startsWith('!')) {
+              throw new Error('the parser refuses this frame');
+            }
+            return JSON.parse(text);
+          }),
+      });
+      try {
+        const client = await TestClient.connect(app.url('/echo'));
+        client.send('!boom');
+        expect(await client.framesWithin(150)).toEqual([]);
+        client.send({ event: 'echo', data: 'still here' });
+        expect(await client.event('echo')).toEqual({ event: 'echo', data: 'still here' });
+        await client.close();
+      } finally {
+        await app.close();
+      }
+    });
+
+    it('opens a standalone server on a free port when built without an app', async () => {
+      const bare = makeBareAdapter();
+      const server = bare.create(0, { path: '/standalone' }) as { address(): { port: number } | string | null };
+      const connected: unknown[] = [];
+      bare.bindClientConnect(server, (client: unknown) => connected.push(client));
+      try {
+        await waitUntil(() => typeof server.address() === 'object' && server.address() !== null);
+        const { port } = server.address() as { port: number };
+        expect(port).toBeGreaterThan(0);
+        const socket = new WebSocket(`ws://127.0.0.1:${port}/standalone`);
+        await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+        await waitUntil(() => connected.length === 1);
+        socket.close();
+        await new Promise((resolve) => socket.once('close', resolve));
+      } finally {
+        await bare.close(server);
+        await (bare as { dispose?: () => Promise<void> }).dispose?.();
       }
     });
 

@@ -67,13 +67,6 @@ describe('setup mistakes fail at bootstrap with a coded error', () => {
     expect((error as Error).message).toContain('path');
   });
 
-  it('rejects a gateway on the application port when the adapter has no HTTP server', async () => {
-    @WebSocketGateway({ path: '/x' })
-    class AppPortGateway {}
-    const error = await initWith([AppPortGateway], () => new SwitchboardAdapter());
-    expect(error).toMatchObject({ code: ErrorCode.NO_HTTP_SERVER });
-  });
-
   it('rejects a path that is not a valid pattern', async () => {
     @WebSocketGateway({ path: '/rooms/:' })
     class BadPatternGateway {}

@@ -65,7 +65,7 @@ describe('graceful shutdown', () => {
     const clients = await Promise.all([1, 2, 3].map(() => TestClient.connect(running.url('/live'))));
     await running.close();
     for (const client of clients) {
-      expect(await client.waitClose()).toEqual({ code: 1001, reason: 'Server shutting down' });
+      expect(await client.waitClose()).toEqual({ code: 1001, reason: 'SERVER_SHUTTING_DOWN' });
     }
     expect(LiveGateway.disconnects).toHaveLength(3);
   });
@@ -80,7 +80,7 @@ describe('graceful shutdown', () => {
     client.send({ event: 'ping', id: 'late' });
     expect(await client.ack('late')).toMatchObject({ status: 'error', error: { code: 'SERVER_SHUTTING_DOWN' } });
     expect(await client.ack('in-flight')).toEqual({ id: 'in-flight', status: 'ok', data: 200 });
-    expect(await client.waitClose()).toEqual({ code: 1001, reason: 'Server shutting down' });
+    expect(await client.waitClose()).toEqual({ code: 1001, reason: 'SERVER_SHUTTING_DOWN' });
     await closing;
   });
 
@@ -88,7 +88,7 @@ describe('graceful shutdown', () => {
     const running = await startApp({ providers: [RestartGateway] });
     const client = await TestClient.connect(running.url('/restart'));
     await running.close();
-    expect(await client.waitClose()).toEqual({ code: 1012, reason: 'Server restarting' });
+    expect(await client.waitClose()).toEqual({ code: 1012, reason: 'SERVER_RESTARTING' });
   });
 
   async function startChild(env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
