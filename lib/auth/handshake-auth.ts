@@ -10,7 +10,10 @@ import { extractToken, parseCookies } from './token-sources.js';
 
 const logger = new Logger('SwitchboardAdapter');
 
-/** Resolves injectable classes (guards, authenticators) through the application's DI. */
+/**
+ * Resolves a gateway's injectable classes (guards, authenticators) through
+ * the application's DI, in the injector of the module declaring that gateway.
+ */
 export type ProviderResolver = <T>(type: Type<T>) => Promise<T>;
 
 export type AuthOutcome = { accepted: true; data: object | undefined } | { accepted: false; status: number; code: string; message: string };

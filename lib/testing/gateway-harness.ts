@@ -23,7 +23,14 @@ export interface GatewayHarnessOptions {
   adapter?: SwitchboardAdapterOptions;
   /** Runs on the application before `init()`: global pipes, filters, interceptors... */
   configure?: (app: INestApplication) => void | Promise<void>;
-  /** Nest's logger for the app; off by default. */
+  /**
+   * Nest's logger for the app. By default errors only (`['error', 'fatal']`):
+   * a server bug, such as a crashing handshake guard, shows its cause
+   * instead of only an HTTP 500 or an `INTERNAL` ack, while what clients get
+   * wrong (bad frames, refused tokens) is logged at debug level and stays
+   * out of the output. `false` silences everything. Not applied when the
+   * harness is given a ready application, which keeps its own logger.
+   */
   logger?: false | LogLevel[] | LoggerService;
 }
 
@@ -56,6 +63,9 @@ export class UpgradeRefusedError extends Error {
   }
 }
 
+/** Server errors are shown by default, in tests too: a hidden cause turns a bug into a bare 500. */
+const DEFAULT_LOG_LEVELS: LogLevel[] = ['error', 'fatal'];
+
 type HarnessTarget = TestingModule | ModuleMetadata | Type<unknown> | DynamicModule | INestApplication;
 
 /**
@@ -71,7 +81,7 @@ type HarnessTarget = TestingModule | ModuleMetadata | Type<unknown> | DynamicMod
  */
 export async function createGatewayHarness(target: HarnessTarget, options: GatewayHarnessOptions = {}): Promise<GatewayHarness> {
   const transport = options.transport ?? 'memory';
-  const app = isApplication(target) ? target : (await compile(target)).createNestApplication({ logger: options.logger ?? false });
+  const app = isApplication(target) ? target : (await compile(target)).createNestApplication({ logger: options.logger ?? DEFAULT_LOG_LEVELS });
   const adapter = new SwitchboardAdapter(app, { ...options.adapter, listen: transport === 'tcp' });
   app.useWebSocketAdapter(adapter);
   await options.configure?.(app);

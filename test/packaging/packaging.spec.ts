@@ -6,11 +6,18 @@
  * at once. Two are apps, which run a smoke script that boots a real app on
  * 127.0.0.1 and talks to it over `ws`, then type-check a small TypeScript
  * file against the package's published types with the repo's own `tsc`:
- * - `cjs-nest11`: CommonJS on Nest 11 (`require` → dist/cjs);
+ * - `cjs-nest11`: CommonJS on Nest 11 (`require` → dist/cjs), type-checked
+ *   with `moduleResolution` node16 and also node10, which ignores `exports`
+ *   and reaches `nestjs-switchboard/testing` through `typesVersions`;
  * - `esm-nest12`: ESM on Nest 12 (`import` → dist/esm).
+ * The installed package is also checked for readable stack traces: every
+ * source map embeds its TypeScript source, and its `sources` point at the
+ * shipped `lib/` file with that content, which Node's `--enable-source-maps`
+ * names in a stack trace of an error thrown inside the library.
  * Three are test suites, which run `npm test`: a gateway test through the
  * `nestjs-switchboard/testing` harness (in memory: handshake auth, ack, error
- * ack, guard, events, close) and a mock-socket unit test, in the test runners
+ * ack, guard, events, close), a mock-socket unit test and the README's
+ * fake-timer recipe for that runner (a heartbeat test), in the test runners
  * users have:
  * - `jest-cjs-nest11`: Jest in its default CommonJS mode on Nest 11;
  * - `jest-esm-nest12`: Jest in ESM mode (`--experimental-vm-modules`) on Nest 12;
@@ -19,10 +26,10 @@
  * without `--forceExit`, so anything the harness leaves open fails the run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -153,6 +160,34 @@ function run(command: string, args: string[], cwd: string, timeout: number, opti
   });
 }
 
+/** The source map fields this test reads. */
+interface SourceMap {
+  sources: string[];
+  sourceRoot?: string;
+  sourcesContent?: Array<string | null>;
+}
+
+/** Every file under a folder, recursively, as absolute paths. */
+function filesUnder(folder: string): string[] {
+  return readdirSync(folder, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name));
+}
+
+/**
+ * Throws a SwitchboardError from inside the installed library (a socket.io
+ * namespace is refused in `SwitchboardAdapter#create`) and prints its stack,
+ * mapped by Node's own source map support.
+ */
+const THROW_INSIDE_LIBRARY = `
+  try {
+    new SwitchboardAdapter().create(0, { namespace: '/io' });
+  } catch (error) {
+    console.log(error.stack);
+  }
+  process.exit(0); // the adapter's own hub would keep the process alive
+`;
+
 /** The file paths an `exports` map points to (its string leaves, not its keys). */
 function exportTargets(value: unknown): string[] {
   if (typeof value === 'string') {
@@ -209,7 +244,30 @@ describe('the packed library in consumer projects', () => {
     const expected = [...exportTargets(manifest.exports), 'dist/cjs/package.json', 'dist/esm/package.json'];
     expect(expected).toEqual(expect.arrayContaining(['dist/cjs/testing/index.js', 'dist/esm/testing/index.d.ts']));
     expect(packedFiles).toEqual(expect.arrayContaining(expected));
-    expect(packedFiles.filter((file) => !file.startsWith('dist/') && file !== 'package.json' && file !== 'README.md')).toEqual([]);
+    // lib/: the TypeScript sources the source maps point at, and nothing else.
+    expect(packedFiles).toContain('lib/testing/gateway-harness.ts');
+    expect(packedFiles.filter((file) => file.startsWith('lib/') && !file.endsWith('.ts'))).toEqual([]);
+    expect(packedFiles.filter((file) => !/^(dist|lib)\//.test(file) && file !== 'package.json' && file !== 'README.md')).toEqual([]);
+  });
+
+  it('ships source maps that embed their TypeScript source and point at the shipped copy of it', () => {
+    const installed = join(apps[0].dir, 'node_modules', 'nestjs-switchboard');
+    for (const build of ['esm', 'cjs']) {
+      const scripts = filesUnder(join(installed, 'dist', build)).filter((file) => file.endsWith('.js'));
+      expect(scripts.length).toBeGreaterThan(10);
+      for (const script of scripts) {
+        const mapFile = `${script}.map`;
+        expect(readFileSync(script, 'utf8')).toMatch(/\/\/# sourceMappingURL=[^/\s]+\.js\.map\s*$/);
+        const map = JSON.parse(readFileSync(mapFile, 'utf8')) as SourceMap;
+        expect(map.sources).toHaveLength(1);
+        expect(map.sourcesContent).toHaveLength(1);
+        const source = resolve(dirname(mapFile), map.sourceRoot ?? '', map.sources[0]);
+        // The path resolves inside the installed package, to a file whose content is the embedded one.
+        expect(source.startsWith(join(installed, 'lib') + sep)).toBe(true);
+        expect(existsSync(source)).toBe(true);
+        expect(map.sourcesContent![0]).toBe(readFileSync(source, 'utf8'));
+      }
+    }
   });
 
   describe.each(apps.map((consumer) => [consumer.name, consumer] as const))('%s', (_name, consumer) => {
@@ -221,10 +279,29 @@ describe('the packed library in consumer projects', () => {
     it('type-checks against the published types', async () => {
       await run(process.execPath, [TSC, '-p', 'tsconfig.json'], consumer.dir, 2 * MINUTE);
     }, 3 * MINUTE);
+
+    it("maps a stack trace from inside the library to the shipped TypeScript source, with --enable-source-maps", async () => {
+      const program =
+        consumer.name === 'cjs-nest11'
+          ? ['-e', `const { SwitchboardAdapter } = require('nestjs-switchboard');${THROW_INSIDE_LIBRARY}`]
+          : ['--input-type=module', '-e', `import { SwitchboardAdapter } from 'nestjs-switchboard';${THROW_INSIDE_LIBRARY}`];
+      const { stdout } = await run(process.execPath, ['--enable-source-maps', ...program], consumer.dir, MINUTE);
+      const frame = /at SwitchboardAdapter\.create \((?:file:\/\/)?(.+?):(\d+):\d+\)/.exec(stdout);
+      expect(frame).not.toBeNull();
+      const [, file, line] = frame!;
+      // Node names modules by their real path (the temp dir may be behind a symlink).
+      expect(file).toBe(join(realpathSync(consumer.dir), 'node_modules', 'nestjs-switchboard', 'lib', 'adapter', 'switchboard.adapter.ts'));
+      // The frame's line, in the shipped file, is the one that throws.
+      expect(readFileSync(file, 'utf8').split('\n')[Number(line) - 1]).toContain('SwitchboardError');
+    }, 2 * MINUTE);
   });
 
+  it('cjs-nest11 type-checks with "moduleResolution": "node", the testing entry included (typesVersions)', async () => {
+    await run(process.execPath, [TSC, '-p', 'tsconfig.node10.json'], apps[0].dir, 2 * MINUTE);
+  }, 3 * MINUTE);
+
   describe.each(suites.map((consumer) => [consumer.name, consumer] as const))('%s', (_name, consumer) => {
-    it('passes a gateway test and a mock-socket test written with nestjs-switchboard/testing, and exits by itself', async () => {
+    it('passes a gateway test, a mock-socket test and a fake-timer test written with nestjs-switchboard/testing, and exits by itself', async () => {
       const { stdout, stderr } = await run('npm', ['test'], consumer.dir, 2 * MINUTE, { finished: consumer.finished });
       const output = `${stdout}\n${stderr}`;
       const explain = `\`npm test\` in ${consumer.dir} exited with 0, but its output has`;
