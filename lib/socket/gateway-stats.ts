@@ -23,6 +23,8 @@ export class GatewayStats {
   strayAcks = 0;
   /** Connections terminated by the heartbeat (no pong within two intervals). */
   heartbeatTimeouts = 0;
+  /** Heartbeat ticks that fired over a quarter interval late (event loop blocked); each postponed its verdict (up to 3 in a row). */
+  heartbeatLateTicks = 0;
   /** Messages refused by the rate limit, and connections closed for it (1008). */
   rateLimited = 0;
   rateLimitCloses = 0;
