@@ -1,8 +1,20 @@
-import { APP_FILTER, HttpAdapterHost } from '@nestjs/core';
+import type { INestApplication } from '@nestjs/common';
+import { APP_FILTER, APP_INTERCEPTOR, HttpAdapterHost } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
-import { SwitchboardAdapter, WsExceptionFilter } from '../../lib/index.js';
-import { BareGateway, FilteredGateway, HttpController, TracedGateway, TransformGateway, TransformMetaGateway } from '../fixtures/pipeline.gateways.js';
+import { SwitchboardAdapter, WsExceptionFilter, WsTransformInterceptor } from '../../lib/index.js';
+import {
+  BareGateway,
+  CountingTransformInterceptor,
+  FilteredGateway,
+  GlobalTransformGateway,
+  HttpController,
+  TracedGateway,
+  TransformGateway,
+  TransformMetaGateway,
+  WsCallRecorder,
+} from '../fixtures/pipeline.gateways.js';
 import { RecordingLogger, startApp, type RunningApp } from '../helpers/nest-app.js';
+import { NEST_MAJOR } from '../helpers/nest-line.js';
 import { TestClient } from '../helpers/ws-client.js';
 
 describe('WsExceptionFilter', () => {
@@ -71,7 +83,9 @@ describe('WsExceptionFilter', () => {
     expect((await client.request('create', { name: 'ada', age: 3, address: { city: 'Oslo' } })).data).toBe('ada');
   });
 
-  it.each(['join-zod', 'join-valibot', 'join-arktype', 'join-metadata'])('validates %s with a Standard Schema', async (event) => {
+  // `@MessageBody({ schema })` exists on Nest 12 only (Nest 11 drops the object).
+  const schemaEvents = NEST_MAJOR >= 12 ? ['join-zod', 'join-valibot', 'join-arktype', 'join-metadata'] : ['join-zod', 'join-valibot', 'join-arktype'];
+  it.each(schemaEvents)('validates %s with a Standard Schema', async (event) => {
     const refused = await client.request(event, { room: '' });
     expect(refused.status).toBe('error');
     expect(refused.error.code).toBe('VALIDATION_FAILED');
@@ -194,5 +208,97 @@ describe('WsTransformInterceptor', () => {
       data: { event: 'join:reply', data: 'joined', meta: { timestamp: expect.any(Number), requestId: 'r-7' } },
     });
     await meta.close();
+  });
+});
+
+/** An app with the given gateways, configured by `setup` before it listens (as `main.ts` does). */
+async function startConfigured(providers: Array<new (...args: never[]) => unknown>, setup: (app: INestApplication) => void, logger?: RecordingLogger): Promise<RunningApp> {
+  const moduleRef = await Test.createTestingModule({ providers }).compile();
+  const app = moduleRef.createNestApplication({ logger: logger ?? false });
+  app.useWebSocketAdapter(new SwitchboardAdapter(app));
+  setup(app);
+  await app.listen(0, '127.0.0.1');
+  const port = (app.getHttpServer().address() as { port: number }).port;
+  return { app, port, url: (path = '/') => `ws://127.0.0.1:${port}${path}`, close: () => app.close() };
+}
+
+describe(`WsTransformInterceptor registered for the whole application (Nest ${NEST_MAJOR})`, () => {
+  let running: RunningApp;
+  let client: TestClient;
+  const interceptor = new CountingTransformInterceptor({ replyEvent: { suffix: ':reply' } });
+
+  beforeAll(async () => {
+    running = await startConfigured([GlobalTransformGateway], (app) => app.useGlobalInterceptors(interceptor));
+    client = await TestClient.connect(running.url('/global-transform'));
+  });
+  afterAll(async () => {
+    await client.close();
+    await running.close();
+  });
+
+  it('shapes replies and never sends @Exclude() fields, running once per message', async () => {
+    const before = interceptor.calls;
+    client.send({ event: 'user' });
+    expect(await client.event('user:reply')).toEqual({ event: 'user:reply', data: { id: 1, name: 'ada' } });
+    expect(await client.request('user', null, 'u1')).toEqual({ id: 'u1', status: 'ok', data: { id: 1, name: 'ada' } });
+    expect(JSON.stringify(client.rawFrames.map((frame) => frame.data.toString()))).not.toContain('hunter2');
+    expect(interceptor.calls - before).toBe(2);
+  });
+
+  it('honours @ReplyEvent and wraps Observable values one by one', async () => {
+    client.send({ event: 'named' });
+    expect(await client.event('renamed')).toEqual({ event: 'renamed', data: 7 });
+    client.send({ event: 'stream' });
+    await client.waitFor((value) => value?.event === 'stream:reply' && value.data === 2);
+    expect(client.rawFrames.map((frame) => frame.data.toString()).filter((text) => text.includes('"stream:reply"'))).toEqual([
+      '{"event":"stream:reply","data":1}',
+      '{"event":"stream:reply","data":2}',
+    ]);
+  });
+
+  it("runs outside the handler's own interceptors, as a global interceptor does", async () => {
+    client.send({ event: 'nested' });
+    expect(await client.event('nested:reply')).toEqual({ event: 'nested:reply', data: { inner: 1 } });
+  });
+
+  it('works as APP_INTERCEPTOR', async () => {
+    const app = await startApp({ providers: [GlobalTransformGateway, { provide: APP_INTERCEPTOR, useClass: WsTransformInterceptor }] });
+    try {
+      const other = await TestClient.connect(app.url('/global-transform'));
+      other.send({ event: 'user' });
+      expect(await other.event('user')).toEqual({ event: 'user', data: { id: 1, name: 'ada' } });
+      await other.close();
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe(`other global guards, pipes and interceptors on gateways (Nest ${NEST_MAJOR})`, () => {
+  it(NEST_MAJOR >= 12 ? 'apply to gateway messages: Nest 12 applies them itself' : 'do not apply to gateway messages on Nest 11, as with platform-ws', async () => {
+    const recorder = new WsCallRecorder();
+    const logger = new RecordingLogger();
+    const running = await startConfigured(
+      [GlobalTransformGateway],
+      (app) => {
+        app.useGlobalGuards(recorder);
+        app.useGlobalPipes(recorder);
+        app.useGlobalInterceptors(recorder);
+      },
+      logger,
+    );
+    try {
+      const client = await TestClient.connect(running.url('/global-transform'));
+      expect(await client.request('echo', { a: 1 }, 'e1')).toEqual({ id: 'e1', status: 'ok', data: { a: 1 } });
+      await client.close();
+      expect(recorder.seen).toEqual(NEST_MAJOR >= 12 ? ['guard', 'interceptor', 'pipe'] : []);
+      // On Nest 11 the startup log says which global enhancers gateways do not get.
+      const notApplied = logger.entries.filter((entry) => entry.level === 'debug' && String(entry.message).includes('not applied to them'));
+      expect(notApplied.map((entry) => String(entry.message))).toEqual(
+        NEST_MAJOR >= 12 ? [] : [expect.stringContaining('guards WsCallRecorder; pipes WsCallRecorder; interceptors WsCallRecorder')],
+      );
+    } finally {
+      await running.close();
+    }
   });
 });
