@@ -12,6 +12,9 @@ const lock = JSON.parse(readFileSync(join(here, 'package-lock.json'), 'utf8'));
 
 /** The first locked package that is missing or at another version, if any. */
 function firstMismatch() {
+  if (!existsSync(join(here, 'node_modules'))) {
+    return 'Nest 11 is not installed';
+  }
   for (const [path, entry] of Object.entries(lock.packages)) {
     if (path === '' || entry.optional === true) {
       continue; // The project itself; optional packages may be absent on this platform.
