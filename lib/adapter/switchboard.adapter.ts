@@ -11,25 +11,21 @@ import { ErrorCode } from '../errors/error-codes.js';
 import { SwitchboardError } from '../errors/switchboard.error.js';
 import type { Handshake } from '../interfaces/handshake.interface.js';
 import type { InboundMessage } from '../interfaces/envelope.interface.js';
-import { cancelDeferredClose } from '../dispatch/deferred-close.js';
-import type {
-  DecodedFrame,
-  MessageParser,
-  ResolvedGatewayBehaviour,
-  SwitchboardAdapterOptions,
-  SwitchboardGatewayOptions,
-} from '../interfaces/switchboard-options.interface.js';
+import { cancelDeferredClose } from '../ack/deferred-close.js';
+import type { DecodedFrame, MessageParser } from '../interfaces/gateway-behaviour.interface.js';
+import type { ResolvedGatewayBehaviour } from '../options/gateway-options.js';
+import type { SwitchboardAdapterOptions, SwitchboardGatewayOptions } from '../interfaces/adapter-options.interface.js';
 import type { ProviderResolver } from '../auth/handshake-auth.js';
 import { globalWsFilterLookup, type GlobalWsFilterLookup } from '../filters/global-ws-filters.js';
 import { bridgeGlobalWsInterceptors } from '../interceptors/global-ws-interceptors.js';
 import { SwitchboardHub } from '../hub/switchboard-hub.js';
 import { rejectPendingRequests } from '../requests/client-requests.js';
-import type { GatewayStatsSnapshot } from '../socket/gateway-stats.js';
+import type { GatewayStatsSnapshot } from '../stats/gateway-stats.js';
 import { SwitchboardServer } from '../socket/switchboard-server.js';
 import type { DisconnectCallback, SocketData, SwitchboardSocket } from '../socket/switchboard-socket.js';
 import { closeClients } from './close-clients.js';
 import { findGatewayModule, findModuleProvider, findProvider, findRootProvider, type ContainerModule } from './provider-lookup.js';
-import { resolveAdapterOptions, splitGatewayOptions } from './gateway-options.js';
+import { resolveAdapterOptions, splitGatewayOptions } from '../options/gateway-options.js';
 import { refuseUpgradeRequest } from './http-refusal.js';
 import { normalizePath } from './route-matcher.js';
 import { UpgradeRouter } from './upgrade-router.js';
@@ -154,7 +150,7 @@ export class SwitchboardAdapter extends AbstractWsAdapter {
    * leaves its rooms, so `handleDisconnect` can still read `client.rooms`.
    */
   override bindClientDisconnect(client: SwitchboardSocket, callback: DisconnectCallback): void {
-    if (client._gateway === undefined) {
+    if (client._server === undefined) {
       client.once('close', callback);
     } else if (client._onDisconnect === undefined) {
       client._onDisconnect = callback;
@@ -170,7 +166,7 @@ export class SwitchboardAdapter extends AbstractWsAdapter {
     // directly, Observables are subscribed to by the dispatcher.
     _transform: (data: unknown) => Observable<unknown>,
   ): void {
-    const gateway = client._gateway;
+    const gateway = client._server;
     if (gateway === undefined) {
       return; // Not a socket of this adapter (a `server` option passed through).
     }
@@ -374,7 +370,7 @@ function warnWhenAppServerLingers(httpServer: HttpServer): void {
 
 /** Runs for every accepted socket, before Nest's connection handler. */
 function acceptSocket(socket: SwitchboardSocket, server: SwitchboardServer, handshake: Handshake, data: object | undefined): void {
-  socket._gateway = server;
+  socket._server = server;
   socket._handshake = handshake;
   if (data !== undefined) {
     socket.data = data as SocketData;
@@ -392,13 +388,13 @@ function acceptSocket(socket: SwitchboardSocket, server: SwitchboardServer, hand
  */
 function onSocketError(this: WebSocket, error: Error & { code?: string }): void {
   const socket = this as SwitchboardSocket;
-  socket._gateway!.stats.socketErrors++;
+  socket._server!.stats.socketErrors++;
   logger.debug(`Client ${socket.id}: ${error.code ?? 'socket error'}: ${error.message}`);
 }
 
 function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
   const socket = this as SwitchboardSocket;
-  const gateway = socket._gateway!;
+  const gateway = socket._server!;
   const onDisconnect = socket._onDisconnect;
   if (typeof onDisconnect === 'function') {
     onDisconnect(code, reason);

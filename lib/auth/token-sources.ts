@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { QueryParams } from '../interfaces/handshake.interface.js';
-import type { TokenSources } from '../interfaces/switchboard-options.interface.js';
+import type { TokenSources } from '../interfaces/handshake-auth.interface.js';
 
 const NO_COOKIES: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>);
 

@@ -2,7 +2,7 @@ import type { ArgumentsHost } from '@nestjs/common';
 import { BaseWsExceptionFilter } from '@nestjs/websockets';
 import { WsExceptionsHandler } from '@nestjs/websockets/exceptions/ws-exceptions-handler.js';
 import { SwitchboardSocket } from '../socket/switchboard-socket.js';
-import { findPendingReply } from './pending-reply.js';
+import { findPendingReply } from '../ack/pending-reply.js';
 
 let installed = false;
 
@@ -43,11 +43,11 @@ export function installNestExceptionBridge(): void {
     const args = host.getArgs();
     findPendingReply(args)?.recordFailure(exception);
     const client: unknown = args[0];
-    if (client instanceof SwitchboardSocket && client._gateway !== undefined) {
-      client._gateway.stats.handlerErrors++;
+    if (client instanceof SwitchboardSocket && client._server !== undefined) {
+      client._server.stats.handlerErrors++;
       // Filters on the gateway or handler come first; then a global WsExceptionFilter.
       if (!handledByLocalFilter(this, exception)) {
-        const globalFilter = client._gateway.globalWsFilter?.(exception);
+        const globalFilter = client._server.globalWsFilter?.(exception);
         if (globalFilter !== undefined) {
           globalFilter.catch(exception, host);
           return;

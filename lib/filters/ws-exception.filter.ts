@@ -2,9 +2,9 @@ import type { ServerResponse } from 'node:http';
 import { Catch, HttpException, Inject, Logger, Optional, type ArgumentsHost, type ExceptionFilter, type Type } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
 import { EXCEPTION_EVENT } from '../constants.js';
-import { describeException } from '../dispatch/exception-to-error-body.js';
-import { sendExceptionEvent } from '../dispatch/outbound.js';
-import { findPendingReply } from '../dispatch/pending-reply.js';
+import { describeException } from '../errors/describe-exception.js';
+import { sendExceptionEvent } from '../outbound/outbound.js';
+import { findPendingReply } from '../ack/pending-reply.js';
 import type { ErrorBody } from '../interfaces/envelope.interface.js';
 import { SwitchboardSocket } from '../socket/switchboard-socket.js';
 

@@ -1,4 +1,4 @@
-import type { RateLimitOptions } from '../interfaces/switchboard-options.interface.js';
+import type { RateLimitOptions } from '../interfaces/gateway-behaviour.interface.js';
 import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
 
 /** The verdict on one message under a token bucket. */

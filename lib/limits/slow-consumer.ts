@@ -20,7 +20,7 @@ const logger = new Logger('SwitchboardAdapter');
  *   its own messages are still written.
  */
 export function handleSlowConsumer(socket: SwitchboardSocket, isBroadcast: boolean): boolean {
-  const gateway = socket._gateway!;
+  const gateway = socket._server!;
   const { policy, closeAt } = gateway.behaviour.backpressure;
   const buffered = socket.bufferedAmount;
   if (buffered >= closeAt) {
@@ -47,7 +47,7 @@ function closeSlowConsumer(socket: SwitchboardSocket, buffered: number): void {
   if (socket.readyState !== WebSocket.OPEN || socket._extras?.pendingClose !== undefined) {
     return; // Already closing.
   }
-  const gateway = socket._gateway!;
+  const gateway = socket._server!;
   gateway.stats.slowConsumerCloses++;
   logger.debug(`Client ${socket.id}: ${buffered} bytes unread, closing (${ErrorCode.SLOW_CONSUMER})`);
   socket.close(CloseCode.TRY_AGAIN_LATER, ErrorCode.SLOW_CONSUMER);

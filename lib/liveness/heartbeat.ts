@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { WebSocket } from 'ws';
-import type { GatewayStats } from '../socket/gateway-stats.js';
+import type { GatewayStats } from '../stats/gateway-stats.js';
 import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
 
 const logger = new Logger('SwitchboardAdapter');

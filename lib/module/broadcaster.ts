@@ -3,7 +3,7 @@ import type { BroadcastOperator, ClientRef, RoomTarget } from '../broadcast/broa
 import { normalizePath } from '../adapter/route-matcher.js';
 import { gatewayNotFound, SwitchboardHub } from '../hub/switchboard-hub.js';
 import type { Codec } from '../interfaces/codec.interface.js';
-import type { GatewayStatsSnapshot } from '../socket/gateway-stats.js';
+import type { GatewayStatsSnapshot } from '../stats/gateway-stats.js';
 
 /** Nest's metadata key for `@WebSocketGateway` options (stable since Nest 5). */
 const GATEWAY_OPTIONS = 'websockets:gateway_options';

@@ -2,7 +2,7 @@ import { WebSocket } from 'ws';
 import { ErrorCode } from '../errors/error-codes.js';
 import { SwitchboardError } from '../errors/switchboard.error.js';
 import type { ErrorBody } from '../interfaces/envelope.interface.js';
-import { sendValue } from '../dispatch/outbound.js';
+import { sendValue } from '../outbound/outbound.js';
 import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
 
 /** A server-to-client request waiting for the client's ack. */
@@ -31,7 +31,7 @@ export function requestClient(socket: SwitchboardSocket, event: string, data: un
   const requests = ((socket._extras ??= {}).requests ??= { seq: 0, pending: new Map() });
   const id = ++requests.seq;
   const pending = requests.pending;
-  const gateway = socket._gateway!;
+  const gateway = socket._server!;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       pending.delete(id);
@@ -54,7 +54,7 @@ export function requestClient(socket: SwitchboardSocket, event: string, data: un
 export function settleClientAck(socket: SwitchboardSocket, id: unknown, status: 'ok' | 'error', data: unknown, error: unknown): void {
   const request = typeof id === 'number' ? socket._extras?.requests?.pending.get(id) : undefined;
   if (request === undefined) {
-    socket._gateway!.stats.strayAcks++;
+    socket._server!.stats.strayAcks++;
     return;
   }
   socket._extras!.requests!.pending.delete(id as number);

@@ -7,7 +7,7 @@ import { BroadcastOperator, type ClientRef, type RoomTarget } from '../broadcast
 import type { PreparedFrame } from '../broadcast/prepared-frame.js';
 import type { BroadcastPacket } from '../broker/broker.interface.js';
 import type { SwitchboardHub } from '../hub/switchboard-hub.js';
-import type { ResolvedGatewayBehaviour } from '../interfaces/switchboard-options.interface.js';
+import type { ResolvedGatewayBehaviour } from '../options/gateway-options.js';
 import type { RoomLifecycleListener } from '../rooms/room-lifecycle.interface.js';
 import { RoomRegistry } from '../rooms/room-registry.js';
 import { HandshakeAuth, type ProviderResolver } from '../auth/handshake-auth.js';
@@ -15,7 +15,7 @@ import type { GlobalWsFilterLookup } from '../filters/global-ws-filters.js';
 import { ConnectionSlots } from '../limits/connection-slots.js';
 import { handleSlowConsumer } from '../limits/slow-consumer.js';
 import { Heartbeat } from '../liveness/heartbeat.js';
-import { GatewayStats, type GatewayStatsSnapshot } from './gateway-stats.js';
+import { GatewayStats, type GatewayStatsSnapshot } from '../stats/gateway-stats.js';
 import { SwitchboardSocket } from './switchboard-socket.js';
 
 /**

@@ -2,13 +2,13 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { WsMessageHandler } from '@nestjs/common';
 import type { Subscription } from 'rxjs';
 import { WebSocket } from 'ws';
-import { deferClose, type PendingClose } from '../dispatch/deferred-close.js';
+import { deferClose, type PendingClose } from '../ack/deferred-close.js';
 import type { InboundMessage } from '../interfaces/envelope.interface.js';
 import type { Handshake, PathParams, QueryParams } from '../interfaces/handshake.interface.js';
 import type { BroadcastOperator, RoomTarget } from '../broadcast/broadcast-operator.js';
 import { DEFAULT_CLOSE_REASONS, ErrorCode } from '../errors/error-codes.js';
 import { SwitchboardError } from '../errors/switchboard.error.js';
-import { sendValue } from '../dispatch/outbound.js';
+import { sendValue } from '../outbound/outbound.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, requestClient, type PendingRequest } from '../requests/client-requests.js';
 import type { TokenBucket } from '../limits/rate-limit.js';
 import { createSocketId } from './socket-id.js';
@@ -49,7 +49,7 @@ export class SwitchboardSocket<TData extends object = SocketData> extends WebSoc
   /** Unique across processes (128 random bits, 22 base64url characters), assigned when `ws` builds the socket. */
   readonly id: string = createSocketId();
   /** @internal The gateway server this socket belongs to. */
-  _gateway: SwitchboardServer | undefined = undefined;
+  _server: SwitchboardServer | undefined = undefined;
   /** @internal The handshake facts; set before Nest sees the socket. */
   _handshake: Handshake | undefined = undefined;
   /** @internal Event name to index into `_handlers`, shared by every socket of a gateway. */
@@ -152,7 +152,7 @@ export class SwitchboardSocket<TData extends object = SocketData> extends WebSoc
   /** Leaves a room (a no-op if not in it). A closed socket leaves all its rooms. */
   leave(room: string): void {
     assertRoomName(room);
-    this._gateway?.rooms.leave(this as SwitchboardSocket, room);
+    this._server?.rooms.leave(this as SwitchboardSocket, room);
   }
 
   /** The rooms this client is in, read-only. */
@@ -182,10 +182,10 @@ export class SwitchboardSocket<TData extends object = SocketData> extends WebSoc
   }
 
   private gatewayOrThrow(): SwitchboardServer {
-    if (this._gateway === undefined) {
+    if (this._server === undefined) {
       throw new SwitchboardError(ErrorCode.UNKNOWN_GATEWAY, 'This socket is not attached to a gateway yet.');
     }
-    return this._gateway;
+    return this._server;
   }
 }
 

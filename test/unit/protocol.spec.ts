@@ -139,7 +139,7 @@ describe('README', () => {
 
 describe('validation issues', () => {
   it('groups flat pipe messages by field (class-validator and Standard Schema styles)', async () => {
-    const { issuesFromMessages } = await import('../../lib/validation/validation-issue.js');
+    const { issuesFromMessages } = await import('../../lib/errors/validation-issue.js');
     expect(issuesFromMessages(['name must be a string', 'name should not be empty', 'address.city: Required', 'Expected object'])).toEqual([
       { field: 'name', messages: ['name must be a string', 'name should not be empty'] },
       { field: 'address.city', messages: ['Required'] },

@@ -3,7 +3,7 @@ import { WsException } from '@nestjs/websockets';
 import { ErrorCode } from '../errors/error-codes.js';
 import { SwitchboardError } from '../errors/switchboard.error.js';
 import type { ErrorBody } from '../interfaces/envelope.interface.js';
-import { issuesFromMessages } from '../validation/validation-issue.js';
+import { issuesFromMessages } from './validation-issue.js';
 
 /** Nest's message for a failed guard (`FORBIDDEN_MESSAGE` in @nestjs/core). */
 const GUARD_DENIED_MESSAGE = 'Forbidden resource';

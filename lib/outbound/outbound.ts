@@ -19,7 +19,7 @@ export function sendValue(socket: SwitchboardSocket, value: unknown, compress?: 
   if (socket.readyState !== WebSocket.OPEN) {
     return false;
   }
-  const gateway = socket._gateway!;
+  const gateway = socket._server!;
   if (socket.bufferedAmount >= gateway.behaviour.backpressure.highWaterMark && handleSlowConsumer(socket, false)) {
     return false;
   }

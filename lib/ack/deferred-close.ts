@@ -1,7 +1,7 @@
 import { WebSocket } from 'ws';
 import { ErrorCode } from '../errors/error-codes.js';
 import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
-import { closeFrameReceived } from '../socket/ws-internals.js';
+import { closeFrameReceived } from '../internals/ws.js';
 import { sendErrorAck } from './outbound.js';
 
 /** A close the server asked for while handlers of the connection were still running. */
@@ -21,7 +21,7 @@ export interface PendingClose {
  * there is nothing to wait for and the close can happen now.
  */
 export function deferClose(socket: SwitchboardSocket, code: number | undefined, reason: string | Buffer | undefined): boolean {
-  const gateway = socket._gateway;
+  const gateway = socket._server;
   if (gateway === undefined || socket._inflight === 0 || socket.readyState !== WebSocket.OPEN || closeFrameReceived(socket)) {
     return false;
   }
