@@ -17,7 +17,8 @@ export {
 } from './module/switchboard.module.js';
 export { JsonCodec, type JsonCodecOptions } from './protocol/json.codec.js';
 export { createMessagePackCodec } from './protocol/message-pack.codec.js';
-export { CloseCode, EXCEPTION_EVENT, DEFAULT_MAX_PAYLOAD } from './constants.js';
+export { CloseCode, EXCEPTION_EVENT } from './constants.js';
+export { DEFAULT_MAX_PAYLOAD } from './options/gateway-options.js';
 export { ErrorCode, ERROR_CODES, type ErrorCodeInfo, type ErrorCodeKind } from './errors/error-codes.js';
 export { SwitchboardError } from './errors/switchboard.error.js';
 export { describeException, type DescribedException } from './errors/describe-exception.js';

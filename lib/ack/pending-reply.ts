@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
 import type { ErrorBody, MessageId } from '../interfaces/envelope.interface.js';
-import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
-import { describeException } from './exception-to-error-body.js';
-import { sendFailure, sendOkAck, sendValue } from './outbound.js';
+import type { Connection } from '../connection/connection.interface.js';
+import { describeException } from '../errors/describe-exception.js';
+import { sendFailure, sendOkAck, sendValue } from '../outbound/outbound.js';
 
 const logger = new Logger('SwitchboardAdapter');
 
@@ -25,7 +25,7 @@ export class PendingReply {
   readonly ack: AckFunction;
 
   constructor(
-    readonly socket: SwitchboardSocket,
+    readonly socket: Connection,
     /** `undefined` for a message without id whose handler acks by hand. */
     readonly id: MessageId | undefined,
   ) {

@@ -174,7 +174,7 @@ function reportParserThrow(socket: SwitchboardSocket, error: unknown): void {
     return;
   }
   reportedParserThrows.add(gateway);
-  logger.error(`${text} (further parser errors on ${gateway.route} are logged at debug level)`, error instanceof Error ? error.stack : undefined);
+  logger.error(`${text} (further parser errors on ${gateway.path} are logged at debug level)`, error instanceof Error ? error.stack : undefined);
 }
 
 /** Answers a frame over the rate limit (an id gets its error ack) and closes on persistent abuse. */

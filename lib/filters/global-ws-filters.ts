@@ -1,11 +1,10 @@
 import type { ExceptionFilter } from '@nestjs/common';
+import type { GlobalWsFilterLookup } from '../interfaces/global-filter.interface.js';
 import { WsExceptionFilter } from './ws-exception.filter.js';
 
 /** Nest's metadata key for `@Catch(...)` exception types. */
 const FILTER_CATCH_EXCEPTIONS = '__filterCatchExceptions__';
 
-/** Finds the global {@link WsExceptionFilter} for an exception, if the application registered one. */
-export type GlobalWsFilterLookup = (exception: unknown) => ExceptionFilter | undefined;
 
 /**
  * Nest never applies global filters (`app.useGlobalFilters`, `APP_FILTER`)

@@ -64,7 +64,7 @@ export const DEFAULTS = {
   authTimeout: 10_000,
   /** Milliseconds a server-to-client `client.request()` waits for the ack. */
   requestTimeout: 10_000,
-} as const;
+};
 
 /** The largest frame accepted by default, in bytes. */
 export const DEFAULT_MAX_PAYLOAD = DEFAULTS.behaviour.maxPayload;
@@ -72,7 +72,7 @@ export const DEFAULT_MAX_PAYLOAD = DEFAULTS.behaviour.maxPayload;
 type BehaviourDefaults = typeof DEFAULTS.behaviour;
 
 /** The behaviour options with every default applied, plus what only the adapter sets. */
-export type ResolvedGatewayBehaviour = { -readonly [K in keyof BehaviourDefaults]: BehaviourDefaults[K] } & {
+export type ResolvedGatewayBehaviour = BehaviourDefaults & {
   /** platform-ws's inbound parser (adapter option only). */
   messageParser: MessageParser | undefined;
   /** A subclass's `decodeMessage`, when it overrides it. */

@@ -3,9 +3,9 @@ import { WebSocket } from 'ws';
 import { EXCEPTION_EVENT } from '../constants.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import type { ErrorBody, MessageId } from '../interfaces/envelope.interface.js';
-import { handleSlowConsumer } from '../limits/slow-consumer.js';
+import { refuseReplyToSlowConsumer } from '../limits/slow-consumer.js';
 import { batchWritesThisTick } from './write-batching.js';
-import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
+import type { Connection } from '../connection/connection.interface.js';
 
 const logger = new Logger('SwitchboardAdapter');
 
@@ -15,12 +15,12 @@ const logger = new Logger('SwitchboardAdapter');
  * encode (a cycle, a BigInt) is a server bug: it is logged, never thrown into
  * the message loop.
  */
-export function sendValue(socket: SwitchboardSocket, value: unknown, compress?: boolean): boolean {
+export function sendValue(socket: Connection, value: unknown, compress?: boolean): boolean {
   if (socket.readyState !== WebSocket.OPEN) {
     return false;
   }
   const gateway = socket._server!;
-  if (socket.bufferedAmount >= gateway.behaviour.backpressure.highWaterMark && handleSlowConsumer(socket, false)) {
+  if (socket.bufferedAmount >= gateway.behaviour.backpressure.highWaterMark && refuseReplyToSlowConsumer(socket)) {
     return false;
   }
   let frame: string | Buffer;
@@ -39,7 +39,7 @@ export function sendValue(socket: SwitchboardSocket, value: unknown, compress?: 
   return true;
 }
 
-export function sendOkAck(socket: SwitchboardSocket, id: MessageId, data: unknown): void {
+export function sendOkAck(socket: Connection, id: MessageId, data: unknown): void {
   // `data` is always present in an ok ack; a void handler acks with null.
   if (!sendValue(socket, { id, status: 'ok', data: data === undefined ? null : data }) && socket.readyState === WebSocket.OPEN) {
     // The result itself could not be encoded: the client still gets its one answer.
@@ -47,17 +47,17 @@ export function sendOkAck(socket: SwitchboardSocket, id: MessageId, data: unknow
   }
 }
 
-export function sendErrorAck(socket: SwitchboardSocket, id: MessageId, error: ErrorBody): void {
+export function sendErrorAck(socket: Connection, id: MessageId, error: ErrorBody): void {
   sendValue(socket, { id, status: 'error', error });
 }
 
 /** Nest's `exception` event, with the stable `code` added. */
-export function sendExceptionEvent(socket: SwitchboardSocket, error: ErrorBody): void {
+export function sendExceptionEvent(socket: Connection, error: ErrorBody): void {
   sendValue(socket, { event: EXCEPTION_EVENT, data: { status: 'error', ...error } });
 }
 
 /** One answer for a failure: an error ack when the message had an id, an `exception` event otherwise. */
-export function sendFailure(socket: SwitchboardSocket, id: MessageId | undefined, error: ErrorBody): void {
+export function sendFailure(socket: Connection, id: MessageId | undefined, error: ErrorBody): void {
   if (id === undefined) {
     sendExceptionEvent(socket, error);
   } else {

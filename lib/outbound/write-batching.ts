@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
-import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
+import type { Connection } from '../connection/connection.interface.js';
 
-const corked: SwitchboardSocket[] = [];
+const corked: Connection[] = [];
 
 /**
  * Holds a socket's writes until the end of the current tick, so the replies
@@ -10,7 +10,7 @@ const corked: SwitchboardSocket[] = [];
  * cost. The socket is uncorked on `process.nextTick`, before any I/O, so no
  * reply waits longer than the code already running.
  */
-export function batchWritesThisTick(socket: SwitchboardSocket): void {
+export function batchWritesThisTick(socket: Connection): void {
   if (socket._corked) {
     return;
   }

@@ -3,7 +3,7 @@ import { ErrorCode } from '../errors/error-codes.js';
 import { SwitchboardError } from '../errors/switchboard.error.js';
 import type { ErrorBody } from '../interfaces/envelope.interface.js';
 import { sendValue } from '../outbound/outbound.js';
-import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
+import type { Connection } from '../connection/connection.interface.js';
 
 /** A server-to-client request waiting for the client's ack. */
 export interface PendingRequest {
@@ -21,7 +21,7 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
  * first (or is not open), `REQUEST_REJECTED` if the client acks with
  * `status: 'error'` (its error body is in `details`).
  */
-export function requestClient(socket: SwitchboardSocket, event: string, data: unknown, timeoutMs: number): Promise<unknown> {
+export function requestClient(socket: Connection, event: string, data: unknown, timeoutMs: number): Promise<unknown> {
   if (socket.readyState !== WebSocket.OPEN) {
     return Promise.reject(new SwitchboardError(ErrorCode.DISCONNECTED, 'The client is not connected.'));
   }
@@ -51,7 +51,7 @@ export function requestClient(socket: SwitchboardSocket, event: string, data: un
 }
 
 /** Settles the request a client ack answers; a late or unknown ack is counted and dropped. */
-export function settleClientAck(socket: SwitchboardSocket, id: unknown, status: 'ok' | 'error', data: unknown, error: unknown): void {
+export function settleClientAck(socket: Connection, id: unknown, status: 'ok' | 'error', data: unknown, error: unknown): void {
   const request = typeof id === 'number' ? socket._extras?.requests?.pending.get(id) : undefined;
   if (request === undefined) {
     socket._server!.stats.strayAcks++;
@@ -70,7 +70,7 @@ export function settleClientAck(socket: SwitchboardSocket, id: unknown, status: 
 }
 
 /** Rejects every pending request of a socket that closed. */
-export function rejectPendingRequests(socket: SwitchboardSocket): void {
+export function rejectPendingRequests(socket: Connection): void {
   const requests = socket._extras?.requests;
   if (requests === undefined) {
     return;

@@ -134,11 +134,11 @@ export class MockSocket<TData extends object = SocketData> extends SwitchboardSo
     return this.mockRooms;
   }
 
-  override to(rooms: RoomTarget): BroadcastOperator {
+  override to(rooms: RoomTarget): BroadcastOperator<SwitchboardSocket> {
     return this.recorder().to(rooms).exceptClient(this.id);
   }
 
-  override get broadcast(): BroadcastOperator {
+  override get broadcast(): BroadcastOperator<SwitchboardSocket> {
     return this.recorder().exceptClient(this.id);
   }
 
@@ -162,9 +162,9 @@ export class MockSocket<TData extends object = SocketData> extends SwitchboardSo
     return this.sent.filter((value): value is { event: string; data: unknown } => typeof (value as { event?: unknown })?.event === 'string');
   }
 
-  private recorder(): BroadcastOperator {
-    return new BroadcastOperator({
-      gateway: this.handshake.route,
+  private recorder(): BroadcastOperator<SwitchboardSocket> {
+    return new BroadcastOperator<SwitchboardSocket>({
+      path: this.handshake.route,
       codec,
       publish: (packet: BroadcastPacket) => {
         const { event, data } = JSON.parse(packet.frame.toString()) as { event: string; data: unknown };

@@ -3,7 +3,8 @@ import { WsException } from '@nestjs/websockets';
 import { IsInt, IsString } from 'class-validator';
 import { ERROR_CODES, ErrorCode, JsonCodec, SwitchboardError, describeException } from '../../lib/index.js';
 import { ProtocolViolation, readInboundMessage } from '../../lib/protocol/inbound-message.js';
-import { normalizePath, isPatternPath } from '../../lib/adapter/route-matcher.js';
+import { isPatternPath } from '../../lib/adapter/route-matcher.js';
+import { normalizePath } from '../../lib/utils/path.js';
 import { parseQueryString } from '../../lib/adapter/query-string.js';
 
 describe('readInboundMessage', () => {
