@@ -1,20 +1,13 @@
 export { SwitchboardAdapter } from './adapter/switchboard.adapter.js';
 export { SwitchboardServer } from './socket/switchboard-server.js';
 export { SwitchboardSocket, type SocketData } from './socket/switchboard-socket.js';
-export { GatewayStats, type GatewayStatsSnapshot } from './stats/gateway-stats.js';
-export { BroadcastOperator, type BroadcastTarget, type ClientRef, type RoomTarget } from './broadcast/broadcast-operator.js';
-export { RoomRegistry } from './rooms/room-registry.js';
-export type { RoomLifecycleListener } from './rooms/room-lifecycle.interface.js';
-export type { BroadcastPacket, Broker, BrokerNode } from './broker/broker.interface.js';
+export type { GatewayStatsSnapshot } from './stats/gateway-stats.js';
+export { BroadcastOperator, type ClientRef, type ExceptTarget, type RoomTarget } from './broadcast/broadcast-operator.js';
+// The broker seam: what a broker implements (see test/conformance/broker.suite.ts).
+export type { BroadcastPacket, Broker, BrokerNode, Targeting } from './broker/broker.interface.js';
 export { InMemoryBroker, InMemoryBus } from './broker/in-memory.broker.js';
-export { SwitchboardHub } from './hub/switchboard-hub.js';
 export { Broadcaster } from './module/broadcaster.js';
-export {
-  SwitchboardModule,
-  SWITCHBOARD_OPTIONS,
-  type SwitchboardModuleAsyncOptions,
-  type SwitchboardModuleOptions,
-} from './module/switchboard.module.js';
+export { SwitchboardModule, type SwitchboardModuleAsyncOptions, type SwitchboardModuleOptions } from './module/switchboard.module.js';
 export { JsonCodec, type JsonCodecOptions } from './protocol/json.codec.js';
 export { createMessagePackCodec } from './protocol/message-pack.codec.js';
 export { CloseCode, EXCEPTION_EVENT } from './constants.js';
@@ -34,11 +27,19 @@ export type {
   OutboundEvent,
 } from './interfaces/envelope.interface.js';
 export type { Handshake, PathParams, QueryParams } from './interfaces/handshake.interface.js';
-export type { BackpressureOptions, CompressionOptions, InvalidMessagePolicy, MessageParser, RateLimitOptions, SwitchboardGatewayBehaviour, UnknownEventPolicy } from './interfaces/gateway-behaviour.interface.js';
+export type {
+  BackpressureOptions,
+  CompressionOptions,
+  DecodedFrame,
+  InvalidMessagePolicy,
+  MessageParser,
+  RateLimitOptions,
+  SwitchboardGatewayBehaviour,
+  UnknownEventPolicy,
+  WsData,
+} from './interfaces/gateway-behaviour.interface.js';
 export type { HandshakeAuthenticator, HandshakeAuthOptions, HandshakeClient, TokenSources } from './interfaces/handshake-auth.interface.js';
 export type { SwitchboardAdapterOptions, SwitchboardGatewayOptions } from './interfaces/adapter-options.interface.js';
-export { HANDSHAKE_PATTERN } from './auth/handshake-execution-context.js';
-export { extractToken, parseCookies } from './auth/token-sources.js';
 export { WsExceptionFilter, WS_EXCEPTION_FILTER_OPTIONS, type ExceptionMapper, type WsExceptionFilterOptions } from './filters/ws-exception.filter.js';
 export { WsTransformInterceptor, WS_TRANSFORM_OPTIONS, type WsTransformInterceptorOptions } from './interceptors/ws-transform.interceptor.js';
 export { ReplyEvent, REPLY_EVENT_METADATA } from './interceptors/reply-event.decorator.js';

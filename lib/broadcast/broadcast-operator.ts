@@ -15,7 +15,7 @@ export type ClientRef = string | { readonly id: string };
 export type ExceptTarget = RoomTarget | { readonly id: string } | readonly { readonly id: string }[];
 
 /** Where an operator sends: one gateway path, in this process and (unless local) beyond. */
-export interface BroadcastTarget<C extends Connection = Connection> {
+export interface BroadcastTarget<C = Connection> {
   readonly path: string;
   readonly codec: Codec;
   /** Delivers to local connections and, unless `local`, publishes to the other nodes. Returns local deliveries. */
@@ -42,7 +42,7 @@ const EVERYONE: OperatorState = { compress: false, local: false };
  * server.toClient(id).emit('private', body);
  * ```
  */
-export class BroadcastOperator<C extends Connection = Connection> {
+export class BroadcastOperator<C = Connection> {
   constructor(
     private readonly target: BroadcastTarget<C>,
     private readonly targeting: OperatorState = EVERYONE,

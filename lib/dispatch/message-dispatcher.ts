@@ -3,6 +3,7 @@ import { isObservable, type Observable, type Subscription } from 'rxjs';
 import { WebSocket, type RawData } from 'ws';
 import { CloseCode } from '../constants.js';
 import { ErrorCode } from '../errors/error-codes.js';
+import { INTERNAL_ERROR_BODY, logUnexpected } from '../errors/log-unexpected.js';
 import type { ErrorBody, InboundMessage, MessageId } from '../interfaces/envelope.interface.js';
 import type { DecodedFrame } from '../interfaces/gateway-behaviour.interface.js';
 import type { ResolvedGatewayBehaviour } from '../options/gateway-options.js';
@@ -174,7 +175,7 @@ function reportParserThrow(socket: SwitchboardSocket, error: unknown): void {
     return;
   }
   reportedParserThrows.add(gateway);
-  logger.error(`${text} (further parser errors on ${gateway.path} are logged at debug level)`, error instanceof Error ? error.stack : undefined);
+  logUnexpected(logger, error, `The message parser threw (further parser errors on ${gateway.path} are logged at debug level)`);
 }
 
 /** Answers a frame over the rate limit (an id gets its error ack) and closes on persistent abuse. */
@@ -366,15 +367,8 @@ function subscribeReplies(socket: SwitchboardSocket, result: Observable<unknown>
  */
 function onHandlerEscape(socket: SwitchboardSocket, error: unknown, reply: PendingReply | undefined): void {
   socket._server!.stats.handlerErrors++;
-  logger.error(
-    `An error escaped the exception filters: ${error instanceof Error ? error.message : String(error)}`,
-    error instanceof Error ? error.stack : undefined,
-  );
+  logUnexpected(logger, error, 'An error escaped the exception filters');
   if (reply !== undefined && reply.id !== undefined) {
-    reply.reject(internalError());
+    reply.reject(INTERNAL_ERROR_BODY);
   }
-}
-
-function internalError(): ErrorBody {
-  return { code: ErrorCode.INTERNAL, message: 'Internal server error' };
 }

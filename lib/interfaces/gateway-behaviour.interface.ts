@@ -222,11 +222,11 @@ export interface BackpressureOptions {
 }
 
 /**
- * @internal The extension point for frames, bound to the adapter: `(frame,
+ * The extension point for frames, bound to the adapter: `(frame,
  * isBinary, client)` to a message, or nothing to drop it. `client` is the
  * `SwitchboardSocket` (typed as `object` so interfaces import no classes).
  */
 export type MessageDecoder = (frame: Buffer, isBinary: boolean, client: object) => DecodedFrame;
 
-/** @internal The extension point for routing, bound to the adapter: the event whose handler runs, or `undefined` for none. */
+/** The extension point for routing, bound to the adapter: the event whose handler runs, or `undefined` for none. */
 export type MessageRouter = (message: InboundMessage, client: object) => string | undefined;

@@ -1,8 +1,8 @@
-import type { Socket } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { WebSocket } from 'ws';
 import type { GatewayStats } from '../stats/gateway-stats.js';
 import type { Connection } from '../connection/connection.interface.js';
+import { tcpSocketOf } from '../internals/ws.js';
 
 const logger = new Logger('SwitchboardAdapter');
 
@@ -162,5 +162,5 @@ export class Heartbeat {
 }
 
 function bytesReadOf(socket: Connection): number {
-  return (socket as unknown as { _socket?: Socket })._socket?.bytesRead ?? 0;
+  return tcpSocketOf(socket)?.bytesRead ?? 0;
 }

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { WebSocket } from 'ws';
 import { EXCEPTION_EVENT } from '../constants.js';
-import { ErrorCode } from '../errors/error-codes.js';
+import { INTERNAL_ERROR_BODY, logUnexpected } from '../errors/log-unexpected.js';
 import type { ErrorBody, MessageId } from '../interfaces/envelope.interface.js';
 import { refuseReplyToSlowConsumer } from '../limits/slow-consumer.js';
 import { batchWritesThisTick } from './write-batching.js';
@@ -9,26 +9,37 @@ import type { Connection } from '../connection/connection.interface.js';
 
 const logger = new Logger('SwitchboardAdapter');
 
+/** What became of one value handed to {@link writeValue}. */
+export const enum WriteOutcome {
+  Written,
+  /** The socket is closing or closed. */
+  NotOpen,
+  /** Past `backpressure.closeAt`: the slow consumer is being closed. */
+  Refused,
+  /** The codec could not encode the value (a server bug, logged). */
+  EncodeFailed,
+}
+
 /**
  * Encodes a value with the gateway's codec and sends it, if the socket is
- * still open. Returns false when nothing was sent. A value the codec cannot
- * encode (a cycle, a BigInt) is a server bug: it is logged, never thrown into
- * the message loop.
+ * still open, and says what happened. A value the codec cannot encode (a
+ * cycle, a BigInt) is a server bug: it is logged, never thrown into the
+ * message loop.
  */
-export function sendValue(socket: Connection, value: unknown, compress?: boolean): boolean {
+export function writeValue(socket: Connection, value: unknown, compress?: boolean): WriteOutcome {
   if (socket.readyState !== WebSocket.OPEN) {
-    return false;
+    return WriteOutcome.NotOpen;
   }
   const gateway = socket._server!;
   if (socket.bufferedAmount >= gateway.behaviour.backpressure.highWaterMark && refuseReplyToSlowConsumer(socket)) {
-    return false;
+    return WriteOutcome.Refused;
   }
   let frame: string | Buffer;
   try {
     frame = gateway.behaviour.codec.encode(value);
   } catch (error) {
-    logger.error(`A reply could not be encoded and was not sent: ${(error as Error).message}`, (error as Error).stack);
-    return false;
+    logUnexpected(logger, error, 'A reply could not be encoded and was not sent');
+    return WriteOutcome.EncodeFailed;
   }
   batchWritesThisTick(socket);
   if (compress === undefined) {
@@ -36,14 +47,19 @@ export function sendValue(socket: Connection, value: unknown, compress?: boolean
   } else {
     socket.send(frame, { compress, binary: typeof frame !== 'string' });
   }
-  return true;
+  return WriteOutcome.Written;
+}
+
+/** {@link writeValue}, for callers that only need to know whether it was written. */
+export function sendValue(socket: Connection, value: unknown, compress?: boolean): boolean {
+  return writeValue(socket, value, compress) === WriteOutcome.Written;
 }
 
 export function sendOkAck(socket: Connection, id: MessageId, data: unknown): void {
   // `data` is always present in an ok ack; a void handler acks with null.
-  if (!sendValue(socket, { id, status: 'ok', data: data === undefined ? null : data }) && socket.readyState === WebSocket.OPEN) {
+  if (writeValue(socket, { id, status: 'ok', data: data === undefined ? null : data }) === WriteOutcome.EncodeFailed) {
     // The result itself could not be encoded: the client still gets its one answer.
-    sendErrorAck(socket, id, { code: ErrorCode.INTERNAL, message: 'Internal server error' });
+    sendErrorAck(socket, id, INTERNAL_ERROR_BODY);
   }
 }
 

@@ -1,5 +1,5 @@
-import type { Socket } from 'node:net';
 import type { Connection } from '../connection/connection.interface.js';
+import { tcpSocketOf } from '../internals/ws.js';
 
 const corked: Connection[] = [];
 
@@ -14,7 +14,7 @@ export function batchWritesThisTick(socket: Connection): void {
   if (socket._corked) {
     return;
   }
-  const raw = (socket as unknown as { _socket?: Socket })._socket;
+  const raw = tcpSocketOf(socket);
   if (raw === undefined || typeof raw.cork !== 'function') {
     return;
   }
@@ -29,7 +29,7 @@ function uncorkAll(): void {
   for (let i = 0; i < corked.length; i++) {
     const socket = corked[i];
     socket._corked = false;
-    (socket as unknown as { _socket: Socket })._socket.uncork();
+    tcpSocketOf(socket)?.uncork();
   }
   corked.length = 0;
 }

@@ -3,7 +3,6 @@ import type { AddressInfo } from 'node:net';
 import type { ServerOptions } from 'ws';
 import { WebSocketServer } from 'ws';
 import { BroadcastOperator, type BroadcastTarget, type ClientRef, type ExceptTarget, type RoomTarget } from '../broadcast/broadcast-operator.js';
-import type { Recipients } from '../broadcast/fan-out.js';
 import type { GlobalWsFilterLookup } from '../interfaces/global-filter.interface.js';
 import { ConnectionSlots } from '../limits/connection-slots.js';
 import { Heartbeat } from '../liveness/heartbeat.js';
@@ -38,9 +37,9 @@ export interface GatewayWiring {
  * receive. The mechanisms behind it (fan-out, rooms, heartbeat, limits)
  * live in their own files and see it only through interfaces.
  */
-export class SwitchboardServer extends WebSocketServer<typeof SwitchboardSocket> implements Recipients<SwitchboardSocket> {
+export class SwitchboardServer extends WebSocketServer<typeof SwitchboardSocket> {
   readonly stats = new GatewayStats();
-  /** The gateway's rooms (scoped to its path). */
+  /** @internal The gateway's rooms (scoped to its path); see `membersOf`, `roomsOf`, `roomNames`. */
   readonly rooms: RoomRegistry<SwitchboardSocket>;
   /** Set by `close()`: new upgrades to this path get HTTP 503, new messages `SERVER_SHUTTING_DOWN`. */
   closing = false;

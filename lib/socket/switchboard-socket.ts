@@ -13,6 +13,7 @@ import { sendValue } from '../outbound/outbound.js';
 import { requestClient } from '../requests/client-requests.js';
 import { assertRoomName } from '../rooms/room-name.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
+import { brandClass } from '../utils/brand.js';
 import { createSocketId } from './socket-id.js';
 
 /**
@@ -30,7 +31,7 @@ export interface SocketServer extends GatewayContext {
   untrack(socket: SwitchboardSocket): void;
 }
 
-/** @internal */
+/** Nest's disconnect hook, as the adapter calls it: `(code, reason)`. */
 export type DisconnectCallback = (code: number, reason: Buffer) => void;
 
 /** The per-connection data object users fill in; `client.data` by default. */
@@ -163,12 +164,12 @@ export class SwitchboardSocket<TData extends object = SocketData> extends WebSoc
   }
 
   /** Members of these rooms except this client: `client.to('lobby').emit('typing', nick)`. */
-  to(rooms: RoomTarget): BroadcastOperator {
+  to(rooms: RoomTarget): BroadcastOperator<SwitchboardSocket> {
     return this.gatewayOrThrow().to(rooms).exceptClient(this.id);
   }
 
   /** Every client of the gateway except this one. */
-  get broadcast(): BroadcastOperator {
+  get broadcast(): BroadcastOperator<SwitchboardSocket> {
     return this.gatewayOrThrow().broadcast.exceptClient(this.id);
   }
 
@@ -192,3 +193,6 @@ export class SwitchboardSocket<TData extends object = SocketData> extends WebSoc
 }
 
 const NO_ROOMS: ReadonlySet<string> = new Set<string>();
+
+// One identity for the ESM and CJS copies of this class (see utils/brand).
+brandClass(SwitchboardSocket, 'SwitchboardSocket');

@@ -5,6 +5,7 @@ import type { BroadcastPacket } from '../broker/broker.interface.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { SwitchboardError } from '../errors/switchboard.error.js';
 import type { Handshake, PathParams, QueryParams } from '../interfaces/handshake.interface.js';
+import { setReadyState } from '../internals/ws.js';
 import { JsonCodec } from '../protocol/json.codec.js';
 import { SwitchboardSocket, type SocketData } from '../socket/switchboard-socket.js';
 
@@ -85,7 +86,7 @@ export class MockSocket<TData extends object = SocketData> extends SwitchboardSo
 
   /** `ws` reads `readyState` from this internal field. */
   private setState(state: number): void {
-    (this as unknown as { _readyState: number })._readyState = state;
+    setReadyState(this, state);
   }
 
   override send(data: unknown, optionsOrCallback?: unknown, callback?: (error?: Error) => void): void {
