@@ -30,18 +30,5 @@ export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 /** The event name Nest uses to push errors to clients; kept for drop-in compatibility. */
 export const EXCEPTION_EVENT = 'exception';
 
-/** 1 MiB: `ws` defaults to 100 MiB, which lets one client make the server buffer 100 MiB per frame. */
-export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
-
-/** How long `close()` waits for clients to answer the close handshake before terminating them. */
-export const DEFAULT_CLOSE_TIMEOUT_MS = 1000;
-
-/**
- * Deepest nesting of arrays and objects a decoded message may have. Deeper
- * input would overflow the stack later (when a reply is encoded, when a pipe
- * transforms it), so it is refused at decode time.
- */
-export const DEFAULT_MAX_DEPTH = 64;
-
 /** Ids longer than this are not echoed back; they are treated as invalid messages. */
 export const MAX_MESSAGE_ID_LENGTH = 128;

@@ -1,26 +1,20 @@
 export { SwitchboardAdapter } from './adapter/switchboard.adapter.js';
 export { SwitchboardServer } from './socket/switchboard-server.js';
 export { SwitchboardSocket, type SocketData } from './socket/switchboard-socket.js';
-export { GatewayStats, type GatewayStatsSnapshot } from './socket/gateway-stats.js';
-export { BroadcastOperator, type BroadcastTarget, type ClientRef, type RoomTarget } from './broadcast/broadcast-operator.js';
-export { RoomRegistry } from './rooms/room-registry.js';
-export type { RoomLifecycleListener } from './rooms/room-lifecycle.interface.js';
-export type { BroadcastPacket, Broker, BrokerNode } from './broker/broker.interface.js';
+export type { GatewayStatsSnapshot } from './stats/gateway-stats.js';
+export { BroadcastOperator, type ClientRef, type ExceptTarget, type RoomTarget } from './broadcast/broadcast-operator.js';
+// The broker seam: what a broker implements (see test/conformance/broker.suite.ts).
+export type { BroadcastPacket, Broker, BrokerNode, Targeting } from './broker/broker.interface.js';
 export { InMemoryBroker, InMemoryBus } from './broker/in-memory.broker.js';
-export { SwitchboardHub } from './hub/switchboard-hub.js';
 export { Broadcaster } from './module/broadcaster.js';
-export {
-  SwitchboardModule,
-  SWITCHBOARD_OPTIONS,
-  type SwitchboardModuleAsyncOptions,
-  type SwitchboardModuleOptions,
-} from './module/switchboard.module.js';
+export { SwitchboardModule, type SwitchboardModuleAsyncOptions, type SwitchboardModuleOptions } from './module/switchboard.module.js';
 export { JsonCodec, type JsonCodecOptions } from './protocol/json.codec.js';
 export { createMessagePackCodec } from './protocol/message-pack.codec.js';
-export { CloseCode, EXCEPTION_EVENT, DEFAULT_MAX_PAYLOAD } from './constants.js';
+export { CloseCode, EXCEPTION_EVENT } from './constants.js';
+export { DEFAULT_MAX_PAYLOAD } from './options/gateway-options.js';
 export { ErrorCode, ERROR_CODES, type ErrorCodeInfo, type ErrorCodeKind } from './errors/error-codes.js';
 export { SwitchboardError } from './errors/switchboard.error.js';
-export { describeException, type DescribedException } from './dispatch/exception-to-error-body.js';
+export { describeException, type DescribedException } from './errors/describe-exception.js';
 export type { Codec } from './interfaces/codec.interface.js';
 export type {
   Ack,
@@ -36,23 +30,19 @@ export type { Handshake, PathParams, QueryParams } from './interfaces/handshake.
 export type {
   BackpressureOptions,
   CompressionOptions,
-  HandshakeAuthenticator,
-  HandshakeAuthOptions,
-  HandshakeClient,
+  DecodedFrame,
   InvalidMessagePolicy,
   MessageParser,
   RateLimitOptions,
-  TokenSources,
-  SwitchboardAdapterOptions,
   SwitchboardGatewayBehaviour,
-  SwitchboardGatewayOptions,
   UnknownEventPolicy,
-} from './interfaces/switchboard-options.interface.js';
-export { HANDSHAKE_PATTERN } from './auth/handshake-execution-context.js';
-export { extractToken, parseCookies } from './auth/token-sources.js';
+  WsData,
+} from './interfaces/gateway-behaviour.interface.js';
+export type { HandshakeAuthenticator, HandshakeAuthOptions, HandshakeClient, TokenSources } from './interfaces/handshake-auth.interface.js';
+export type { SwitchboardAdapterOptions, SwitchboardGatewayOptions } from './interfaces/adapter-options.interface.js';
 export { WsExceptionFilter, WS_EXCEPTION_FILTER_OPTIONS, type ExceptionMapper, type WsExceptionFilterOptions } from './filters/ws-exception.filter.js';
 export { WsTransformInterceptor, WS_TRANSFORM_OPTIONS, type WsTransformInterceptorOptions } from './interceptors/ws-transform.interceptor.js';
 export { ReplyEvent, REPLY_EVENT_METADATA } from './interceptors/reply-event.decorator.js';
 export { WsValidationPipe, wsValidationExceptionFactory } from './validation/ws-validation.pipe.js';
 export { StandardSchemaPipe, type StandardSchema } from './validation/standard-schema.pipe.js';
-export type { ValidationIssue } from './validation/validation-issue.js';
+export type { ValidationIssue } from './errors/validation-issue.js';

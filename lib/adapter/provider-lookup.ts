@@ -1,17 +1,8 @@
-/** The part of one of Nest's container modules these lookups read (the same in Nest 11 and 12). */
-export interface ContainerModule {
-  metatype?: { name?: string };
-  providers: Map<unknown, { instance: unknown; metatype?: unknown }>;
-}
-
-/** The part of Nest's container these lookups read (the same in Nest 11 and 12). */
-interface ContainerLike {
-  getModules(): Map<string, ContainerModule>;
-}
-
-/** `@nestjs/websockets`' metadata keys, read as strings: its `constants` file is not a public export. */
-const GATEWAY_OPTIONS = 'websockets:gateway_options';
-const PORT_METADATA = 'port';
+import type { Type } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import type { ProviderResolver } from '../auth/handshake-auth.js';
+import type { SwitchboardGatewayOptions } from '../interfaces/adapter-options.interface.js';
+import { containerModulesOf, GATEWAY_OPTIONS_METADATA, GATEWAY_PORT_METADATA, type ContainerModule } from '../internals/nest.js';
 
 /**
  * Finds a provider instance anywhere in the application without throwing.
@@ -23,14 +14,10 @@ const PORT_METADATA = 'port';
  * directly instead.
  */
 export function findProvider<T>(app: object | undefined, token: unknown): T | undefined {
-  const container = (app as { container?: ContainerLike } | undefined)?.container;
-  if (container === undefined || typeof container.getModules !== 'function') {
-    return undefined;
-  }
-  for (const module of container.getModules().values()) {
-    const wrapper = module.providers.get(token);
-    if (wrapper?.instance !== undefined && wrapper.instance !== null) {
-      return wrapper.instance as T;
+  for (const module of containerModulesOf(app) ?? []) {
+    const instance = findModuleProvider<T>(module, token);
+    if (instance !== undefined) {
+      return instance;
     }
   }
   return undefined;
@@ -41,16 +28,10 @@ export function findProvider<T>(app: object | undefined, token: unknown): T | un
  * scanner registered after Nest's own internal core module.
  */
 export function findRootProvider<T>(app: object | undefined, token: unknown): T | undefined {
-  const container = (app as { container?: ContainerLike } | undefined)?.container;
-  if (container === undefined || typeof container.getModules !== 'function') {
-    return undefined;
-  }
-  for (const module of container.getModules().values()) {
-    if (module.metatype?.name === 'InternalCoreModule') {
-      continue;
+  for (const module of containerModulesOf(app) ?? []) {
+    if (module.metatype?.name !== 'InternalCoreModule') {
+      return findModuleProvider<T>(module, token);
     }
-    const instance = module.providers.get(token)?.instance;
-    return instance === undefined || instance === null ? undefined : (instance as T);
   }
   return undefined;
 }
@@ -66,18 +47,14 @@ export function findRootProvider<T>(app: object | undefined, token: unknown): T 
  * is the one whose options were passed.
  */
 export function findGatewayModule(app: object | undefined, port: number, options: object): ContainerModule | undefined {
-  const container = (app as { container?: ContainerLike } | undefined)?.container;
-  if (container === undefined || typeof container.getModules !== 'function') {
-    return undefined;
-  }
-  for (const module of container.getModules().values()) {
+  for (const module of containerModulesOf(app) ?? []) {
     for (const wrapper of module.providers.values()) {
       const metatype = wrapper.metatype;
       if (typeof metatype !== 'function') {
         continue;
       }
-      const declared = Reflect.getMetadata(GATEWAY_OPTIONS, metatype) as Record<string, unknown> | undefined;
-      if (declared !== undefined && ((Reflect.getMetadata(PORT_METADATA, metatype) as number | undefined) ?? 0) === port && sameGateway(declared, options as Record<string, unknown>)) {
+      const declared = Reflect.getMetadata(GATEWAY_OPTIONS_METADATA, metatype) as Record<string, unknown> | undefined;
+      if (declared !== undefined && ((Reflect.getMetadata(GATEWAY_PORT_METADATA, metatype) as number | undefined) ?? 0) === port && sameGateway(declared, options as Record<string, unknown>)) {
         return module;
       }
     }
@@ -94,4 +71,39 @@ export function findModuleProvider<T>(module: ContainerModule, token: unknown): 
 /** The keys compared are the ones that identify a gateway's server and its auth, not every option (a future Nest may add some). */
 function sameGateway(declared: Record<string, unknown>, passed: Record<string, unknown>): boolean {
   return declared.path === passed.path && declared.auth === passed.auth;
+}
+
+/** Given the port and options Nest passed to `create()`, the resolver for that gateway. */
+export type GatewayResolverFactory = (port: number, options: SwitchboardGatewayOptions) => ProviderResolver;
+
+/**
+ * Handshake guards and authenticators are resolved as Nest resolves
+ * `@UseGuards` guards: in the module that declares the gateway. A class that
+ * module provides is used as is; one provided anywhere else (a shared
+ * AuthModule) too; any other is instantiated by that module's injector, so it
+ * can inject the module's own providers, exported or not. The root module's
+ * injector cannot see those, which made a guard in a feature module fail
+ * every handshake. The module is looked up at the first handshake that needs
+ * it (the container is complete by then) and kept; without a match (a server
+ * not made by Nest's gateway scan) the root module's injector is used.
+ */
+export function providerResolverOf(appOrHttpServer: object | undefined): GatewayResolverFactory | undefined {
+  const rootModuleRef = findRootProvider<ModuleRef>(appOrHttpServer, ModuleRef);
+  if (rootModuleRef === undefined) {
+    return undefined;
+  }
+  return (port, options) => {
+    let home: ContainerModule | null | undefined;
+    return async <T>(type: Type<T>): Promise<T> => {
+      if (home === undefined) {
+        home = findGatewayModule(appOrHttpServer, port, options) ?? null;
+      }
+      const own = home === null ? undefined : findModuleProvider<T>(home, type);
+      if (own !== undefined) {
+        return own;
+      }
+      const injector = (home === null ? undefined : findModuleProvider<ModuleRef>(home, ModuleRef)) ?? rootModuleRef;
+      return findProvider<T>(appOrHttpServer, type) ?? injector.create(type);
+    };
+  };
 }

@@ -6,25 +6,6 @@ import type { PathParams } from '../interfaces/handshake.interface.js';
 /** Shared by every connection to a static path: no allocation per handshake. */
 export const NO_PARAMS: PathParams = Object.freeze(Object.create(null) as PathParams);
 
-/**
- * Normalises a gateway path or a request path: a leading slash, no repeated
- * slashes, no trailing slash (so `/chat/` and `/chat` are the same route).
- */
-export function normalizePath(path: string | undefined): string {
-  if (path === undefined || path === '') {
-    return '/';
-  }
-  // The common request path is already normal: no regex on the upgrade path.
-  if (path.charCodeAt(0) === 47 && (path.length === 1 || path.charCodeAt(path.length - 1) !== 47) && !path.includes('//')) {
-    return path;
-  }
-  let normalized = ('/' + path).replace(/\/{2,}/g, '/');
-  while (normalized.length > 1 && normalized.endsWith('/')) {
-    normalized = normalized.slice(0, -1);
-  }
-  return normalized;
-}
-
 /** True when a path uses path-to-regexp syntax (`:param`, `*wildcard`, `{optional}`). */
 export function isPatternPath(path: string): boolean {
   return /[:*{}()]/.test(path);

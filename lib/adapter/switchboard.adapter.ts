@@ -1,37 +1,31 @@
-import { createServer, type Server as HttpServer } from 'node:http';
-import { Logger, type Type, type WsMessageHandler } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import type { Server as HttpServer } from 'node:http';
+import { Logger, type WsMessageHandler } from '@nestjs/common';
 import { AbstractWsAdapter } from '@nestjs/websockets';
 import type { Observable } from 'rxjs';
-import type { WebSocket } from 'ws';
+import { HandshakeAuth } from '../auth/handshake-auth.js';
+import { withTokenProtocol } from '../auth/token-sources.js';
 import { CloseCode } from '../constants.js';
-import { installNestExceptionBridge } from '../dispatch/nest-exception-bridge.js';
+import { routesFor } from '../dispatch/dispatch-table.js';
 import { onSocketMessage } from '../dispatch/message-dispatcher.js';
+import { installNestExceptionBridge } from '../dispatch/nest-exception-bridge.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { SwitchboardError } from '../errors/switchboard.error.js';
-import type { Handshake } from '../interfaces/handshake.interface.js';
-import type { InboundMessage } from '../interfaces/envelope.interface.js';
-import { cancelDeferredClose } from '../dispatch/deferred-close.js';
-import type {
-  DecodedFrame,
-  MessageParser,
-  ResolvedGatewayBehaviour,
-  SwitchboardAdapterOptions,
-  SwitchboardGatewayOptions,
-} from '../interfaces/switchboard-options.interface.js';
-import type { ProviderResolver } from '../auth/handshake-auth.js';
-import { globalWsFilterLookup, type GlobalWsFilterLookup } from '../filters/global-ws-filters.js';
-import { bridgeGlobalWsInterceptors } from '../interceptors/global-ws-interceptors.js';
+import { globalWsFilterLookup } from '../filters/global-ws-filters.js';
 import { SwitchboardHub } from '../hub/switchboard-hub.js';
-import { rejectPendingRequests } from '../requests/client-requests.js';
-import type { GatewayStatsSnapshot } from '../socket/gateway-stats.js';
+import { bridgeGlobalWsInterceptors } from '../interceptors/global-ws-interceptors.js';
+import type { SwitchboardAdapterOptions, SwitchboardGatewayOptions } from '../interfaces/adapter-options.interface.js';
+import type { InboundMessage } from '../interfaces/envelope.interface.js';
+import type { DecodedFrame, MessageParser } from '../interfaces/gateway-behaviour.interface.js';
+import type { GlobalWsFilterLookup } from '../interfaces/global-filter.interface.js';
+import { resolveAdapterOptions, splitGatewayOptions, type ResolvedGatewayBehaviour } from '../options/gateway-options.js';
+import { acceptSocket } from '../socket/connection-lifecycle.js';
 import { SwitchboardServer } from '../socket/switchboard-server.js';
-import type { DisconnectCallback, SocketData, SwitchboardSocket } from '../socket/switchboard-socket.js';
+import type { DisconnectCallback, SwitchboardSocket } from '../socket/switchboard-socket.js';
+import type { GatewayStatsSnapshot } from '../stats/gateway-stats.js';
+import { normalizePath } from '../utils/path.js';
 import { closeClients } from './close-clients.js';
-import { findGatewayModule, findModuleProvider, findProvider, findRootProvider, type ContainerModule } from './provider-lookup.js';
-import { resolveAdapterOptions, splitGatewayOptions } from './gateway-options.js';
-import { refuseUpgradeRequest } from './http-refusal.js';
-import { normalizePath } from './route-matcher.js';
+import { closeHttpServer, gatewayOnlyServer, listenOn, warnWhenAppServerLingers } from './gateway-port.js';
+import { findProvider, providerResolverOf, type GatewayResolverFactory } from './provider-lookup.js';
 import { UpgradeRouter } from './upgrade-router.js';
 
 /** Nest's port for "the HTTP application's own port". */
@@ -133,11 +127,17 @@ export class SwitchboardAdapter extends AbstractWsAdapter {
       return server as SwitchboardServer;
     }
     const { behaviour, wsOptions } = splitGatewayOptions(this.behaviour, rest);
-    const gateway = new SwitchboardServer(normalizePath(path), behaviour, wsOptions, this.hub, this.resolverFor?.(port, options));
-    gateway.globalWsFilter = this.globalWsFilter;
+    const gatewayPath = normalizePath(path);
+    wsOptions.handleProtocols = withTokenProtocol(behaviour.auth?.token?.protocol, wsOptions.handleProtocols);
+    const gateway = new SwitchboardServer(gatewayPath, behaviour, wsOptions, {
+      target: this.hub.targetFor(gatewayPath, behaviour.codec),
+      lifecycle: this.hub.lifecycleFor(gatewayPath),
+      globalWsFilter: this.globalWsFilter,
+    });
     gateway.on('error', (error: Error) => logger.error(error.message, error.stack));
+    const auth = behaviour.auth === undefined ? undefined : new HandshakeAuth(behaviour.auth, this.resolverFor?.(port, options));
     const router = this.routerFor(port);
-    router.add(gateway);
+    router.add(gateway, auth);
     gateway.httpServer = router.httpServer;
     this.servers.add(gateway);
     this.hub.register(gateway);
@@ -154,7 +154,7 @@ export class SwitchboardAdapter extends AbstractWsAdapter {
    * leaves its rooms, so `handleDisconnect` can still read `client.rooms`.
    */
   override bindClientDisconnect(client: SwitchboardSocket, callback: DisconnectCallback): void {
-    if (client._gateway === undefined) {
+    if (client._server === undefined) {
       client.once('close', callback);
     } else if (client._onDisconnect === undefined) {
       client._onDisconnect = callback;
@@ -170,20 +170,20 @@ export class SwitchboardAdapter extends AbstractWsAdapter {
     // directly, Observables are subscribed to by the dispatcher.
     _transform: (data: unknown) => Observable<unknown>,
   ): void {
-    const gateway = client._gateway;
+    const gateway = client._server;
     if (gateway === undefined) {
       return; // Not a socket of this adapter (a `server` option passed through).
     }
     if (client._handlers === undefined) {
       client._handlers = handlers;
-      client._routes = gateway.routesFor(handlers);
+      client._routes = routesFor(gateway, handlers);
       client.on('message', onSocketMessage);
       return;
     }
     // Several gateways share one port and path: serve them all from one listener.
     const merged = [...client._handlers, ...handlers];
     client._handlers = merged;
-    client._routes = gateway.routesFor(merged);
+    client._routes = routesFor(gateway, merged);
   }
 
   /**
@@ -285,174 +285,6 @@ export class SwitchboardAdapter extends AbstractWsAdapter {
   }
 }
 
-/**
- * Every TCP connection of a gateway port, from accept to close. Node's
- * `closeAllConnections()` forgets a socket once it was handed over by
- * 'upgrade', so a handshake still in authentication would hold `close()` for
- * up to the auth timeout: the port's own list lets shutdown end them all.
- */
-const gatewayPortConnections = new WeakMap<HttpServer, Set<PortConnection>>();
-type PortConnection = import('node:stream').Duplex;
-
-/** An HTTP server for a gateway port: plain HTTP requests get 426, bind failures are logged with their code. */
-function gatewayOnlyServer(port: number): HttpServer {
-  const httpServer = createServer((_request, response) => {
-    refuseUpgradeRequest(response, 426, 'This port only serves WebSocket upgrades.');
-  });
-  httpServer.on('error', (error: NodeJS.ErrnoException) => {
-    logger.error(`[${ErrorCode.LISTEN_FAILED}] Port ${port} could not be bound: ${error.code ?? error.message}`);
-  });
-  const connections = new Set<PortConnection>();
-  gatewayPortConnections.set(httpServer, connections);
-  httpServer.on('connection', (socket: PortConnection) => {
-    connections.add(socket);
-    socket.once('close', () => connections.delete(socket));
-  });
-  return httpServer;
-}
-
-function listenOn(port: number): HttpServer {
-  return gatewayOnlyServer(port).listen(port);
-}
-
-/**
- * Closes a gateway port within a bound. It runs after every gateway's clients
- * got their close frame (or were terminated), so what is left is no
- * WebSocket: keep-alive or never-used connections (a browser's spare
- * preconnect that never sends a byte), 426 answers, handshakes still being
- * authenticated. The port serves nothing else, so they are ended at once
- * rather than letting `close()` wait for peers that may never leave.
- */
-function closeHttpServer(httpServer: HttpServer): Promise<void> {
-  return new Promise((resolve) => {
-    if (!httpServer.listening) {
-      resolve();
-      return;
-    }
-    httpServer.close(() => resolve());
-    const connections = gatewayPortConnections.get(httpServer);
-    if (connections !== undefined && connections.size > 0) {
-      const address = httpServer.address();
-      logger.debug(`Port ${typeof address === 'object' && address !== null ? address.port : String(address)}: ending ${connections.size} connection(s) left at shutdown`);
-      for (const socket of connections) {
-        socket.destroy();
-      }
-    }
-  });
-}
-
-/** How long the app's HTTP server may take to close after the gateways before we say why. */
-const APP_SERVER_LINGER_WARNING_MS = 3000;
-
-/**
- * Node's `server.close()` ends idle keep-alive connections but waits for one
- * that never sent a request (browsers open spare ones) until the peer leaves:
- * `app.close()` then hangs with nothing in the log. The timer is unref'd and
- * cleared on 'close', so it never holds the process or outlives the server.
- */
-function warnWhenAppServerLingers(httpServer: HttpServer): void {
-  if (!httpServer.listening) {
-    return;
-  }
-  const timer = setTimeout(() => {
-    if (httpServer.listening) {
-      return; // Not being closed: only the adapter was disposed.
-    }
-    httpServer.getConnections((error, count) => {
-      if (error === null && count > 0) {
-        logger.warn(
-          `app.close() is still waiting for ${count} HTTP connection(s) on the application's port, such as a browser's ` +
-            'spare connection that never sent a request; Node waits until the peer leaves. Pass ' +
-            '`{ forceCloseConnections: true }` to NestFactory.create() to end them at shutdown.',
-        );
-      }
-    });
-  }, APP_SERVER_LINGER_WARNING_MS);
-  timer.unref();
-  httpServer.once('close', () => clearTimeout(timer));
-}
-
-/** Runs for every accepted socket, before Nest's connection handler. */
-function acceptSocket(socket: SwitchboardSocket, server: SwitchboardServer, handshake: Handshake, data: object | undefined): void {
-  socket._gateway = server;
-  socket._handshake = handshake;
-  if (data !== undefined) {
-    socket.data = data as SocketData;
-  }
-  server.stats.connectionsOpened++;
-  server.track(socket);
-  socket.on('error', onSocketError);
-  socket.on('close', onSocketClose);
-}
-
-/**
- * `ws` reports bad frames (oversized, invalid UTF-8, bad opcodes) here and
- * closes the socket itself (1009, 1007, 1002). The client caused them, so
- * they are counted and logged at debug level only.
- */
-function onSocketError(this: WebSocket, error: Error & { code?: string }): void {
-  const socket = this as SwitchboardSocket;
-  socket._gateway!.stats.socketErrors++;
-  logger.debug(`Client ${socket.id}: ${error.code ?? 'socket error'}: ${error.message}`);
-}
-
-function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
-  const socket = this as SwitchboardSocket;
-  const gateway = socket._gateway!;
-  const onDisconnect = socket._onDisconnect;
-  if (typeof onDisconnect === 'function') {
-    onDisconnect(code, reason);
-  } else if (onDisconnect !== undefined) {
-    onDisconnect.forEach((callback) => callback(code, reason));
-  }
-  gateway.stats.connectionsClosed++;
-  gateway.untrack(socket);
-  cancelDeferredClose(socket);
-  rejectPendingRequests(socket);
-  const subscriptions = socket._extras?.subscriptions;
-  if (subscriptions !== undefined) {
-    socket._extras!.subscriptions = undefined;
-    for (const subscription of subscriptions) {
-      subscription.unsubscribe();
-    }
-  }
-  gateway.rooms.leaveAll(socket);
-}
-
-/** Given the port and options Nest passed to `create()`, the resolver for that gateway. */
-type GatewayResolverFactory = (port: number, options: SwitchboardGatewayOptions) => ProviderResolver;
-
-/**
- * Handshake guards and authenticators are resolved as Nest resolves
- * `@UseGuards` guards: in the module that declares the gateway. A class that
- * module provides is used as is; one provided anywhere else (a shared
- * AuthModule) too; any other is instantiated by that module's injector, so it
- * can inject the module's own providers, exported or not. The root module's
- * injector cannot see those, which made a guard in a feature module fail
- * every handshake. The module is looked up at the first handshake that needs
- * it (the container is complete by then) and kept; without a match (a server
- * not made by Nest's gateway scan) the root module's injector is used.
- */
-function providerResolverOf(appOrHttpServer: object | undefined): GatewayResolverFactory | undefined {
-  const rootModuleRef = findRootProvider<ModuleRef>(appOrHttpServer, ModuleRef);
-  if (rootModuleRef === undefined) {
-    return undefined;
-  }
-  return (port, options) => {
-    let home: ContainerModule | null | undefined;
-    return async <T>(type: Type<T>): Promise<T> => {
-      if (home === undefined) {
-        home = findGatewayModule(appOrHttpServer, port, options) ?? null;
-      }
-      const own = home === null ? undefined : findModuleProvider<T>(home, type);
-      if (own !== undefined) {
-        return own;
-      }
-      const injector = (home === null ? undefined : findModuleProvider<ModuleRef>(home, ModuleRef)) ?? rootModuleRef;
-      return findProvider<T>(appOrHttpServer, type) ?? injector.create(type);
-    };
-  };
-}
 
 /** The hub `SwitchboardModule` provides, when the adapter is built with the application. */
 function findProvidedHub(appOrHttpServer: object | undefined): SwitchboardHub | undefined {

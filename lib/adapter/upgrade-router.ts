@@ -10,11 +10,15 @@ import { HandshakeFacts } from './handshake-facts.js';
 import { retainedHeaders } from './handshake-headers.js';
 import { refuseUpgrade } from './http-refusal.js';
 import { parseQueryString } from './query-string.js';
-import { compilePattern, isPatternPath, NO_PARAMS, normalizePath } from './route-matcher.js';
+import type { HandshakeAuth } from '../auth/handshake-auth.js';
+import { normalizePath } from '../utils/path.js';
+import { compilePattern, isPatternPath, NO_PARAMS } from './route-matcher.js';
 
 interface Route {
   readonly path: string;
   readonly server: SwitchboardServer;
+  /** Handshake authentication of the gateway, when configured. */
+  readonly auth: HandshakeAuth | undefined;
   readonly matcher: MatchFunction<Record<string, string | string[]>> | undefined;
 }
 
@@ -41,19 +45,15 @@ export class UpgradeRouter {
     httpServer.on('upgrade', this.listener);
   }
 
-  get isEmpty(): boolean {
-    return this.staticRoutes.size === 0 && this.patternRoutes.length === 0;
-  }
-
-  add(server: SwitchboardServer): void {
-    const path = normalizePath(server.route);
+  add(server: SwitchboardServer, auth: HandshakeAuth | undefined): void {
+    const path = normalizePath(server.path);
     if (this.staticRoutes.has(path) || this.patternRoutes.some((route) => route.path === path)) {
       throw new SwitchboardError(ErrorCode.DUPLICATE_PATH, `Two gateways on one port claim the path "${path}".`);
     }
     if (isPatternPath(path)) {
-      this.patternRoutes.push({ path, server, matcher: compilePattern(path) });
+      this.patternRoutes.push({ path, server, auth, matcher: compilePattern(path) });
     } else {
-      this.staticRoutes.set(path, { path, server, matcher: undefined });
+      this.staticRoutes.set(path, { path, server, auth, matcher: undefined });
     }
   }
 
@@ -109,7 +109,7 @@ export class UpgradeRouter {
       }
       return;
     }
-    const { server } = route;
+    const { server, auth } = route;
     if (server.closing) {
       server.stats.upgradesRefused++;
       refuseUpgrade(socket, 503, ErrorCode.SERVER_SHUTTING_DOWN, 'The server is shutting down.', { 'Retry-After': '1' });
@@ -140,14 +140,14 @@ export class UpgradeRouter {
       retainedHeaders(request.headers),
       request.socket,
     );
-    if (server.auth === undefined) {
+    if (auth === undefined) {
       this.upgrade(server, request, socket, head, handshake, undefined);
       return;
     }
     // Node removed its own error listener when it emitted 'upgrade': until `ws`
     // takes the socket, a reset during authentication must not crash the process.
     socket.on('error', ignoreSocketError);
-    server.auth.run(request, handshake).then(
+    auth.run(request, handshake).then(
       (outcome) => {
         socket.off('error', ignoreSocketError);
         if (!outcome.accepted) {

@@ -1,10 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import { Logger, type CanActivate, type Type } from '@nestjs/common';
 import { isObservable, lastValueFrom } from 'rxjs';
-import { describeException } from '../dispatch/exception-to-error-body.js';
+import { describeException } from '../errors/describe-exception.js';
 import { ERROR_CODES, ErrorCode } from '../errors/error-codes.js';
 import type { Handshake } from '../interfaces/handshake.interface.js';
-import type { HandshakeAuthenticator, HandshakeAuthOptions, HandshakeClient } from '../interfaces/switchboard-options.interface.js';
+import type { HandshakeAuthenticator, HandshakeAuthOptions, HandshakeClient } from '../interfaces/handshake-auth.interface.js';
 import { HandshakeExecutionContext } from './handshake-execution-context.js';
 import { extractToken, parseCookies } from './token-sources.js';
 

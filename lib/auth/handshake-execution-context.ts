@@ -1,5 +1,5 @@
 import type { ExecutionContext, Type } from '@nestjs/common';
-import type { HandshakeClient } from '../interfaces/switchboard-options.interface.js';
+import type { HandshakeClient } from '../interfaces/handshake-auth.interface.js';
 
 /** The pattern guards see at the handshake (`context.switchToWs().getPattern()`). */
 export const HANDSHAKE_PATTERN = 'handshake';

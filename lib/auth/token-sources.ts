@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { ServerOptions } from 'ws';
 import type { QueryParams } from '../interfaces/handshake.interface.js';
-import type { TokenSources } from '../interfaces/switchboard-options.interface.js';
+import type { TokenSources } from '../interfaces/handshake-auth.interface.js';
 
 const NO_COOKIES: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>);
 
@@ -65,4 +66,16 @@ export function extractToken(sources: TokenSources, headers: IncomingHttpHeaders
     }
   }
   return undefined;
+}
+
+/**
+ * Browsers can only send a token in `Sec-WebSocket-Protocol`, and they
+ * refuse the connection unless the server picks one of the offered
+ * protocols: with a token marker configured, the marker is picked.
+ */
+export function withTokenProtocol(marker: string | undefined, handleProtocols: ServerOptions['handleProtocols']): ServerOptions['handleProtocols'] {
+  if (marker === undefined) {
+    return handleProtocols;
+  }
+  return (protocols, request) => (protocols.has(marker) ? marker : (handleProtocols?.(protocols, request) ?? false));
 }

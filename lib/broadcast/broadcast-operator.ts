@@ -1,8 +1,9 @@
 import { ErrorCode } from '../errors/error-codes.js';
 import { SwitchboardError } from '../errors/switchboard.error.js';
-import type { BroadcastPacket } from '../broker/broker.interface.js';
+import type { BroadcastPacket, Targeting } from '../broker/broker.interface.js';
 import type { Codec } from '../interfaces/codec.interface.js';
-import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
+import type { Connection } from '../connection/connection.interface.js';
+import { assertRoomName } from '../rooms/room-name.js';
 
 /** A room name, or several. */
 export type RoomTarget = string | readonly string[];
@@ -10,20 +11,26 @@ export type RoomTarget = string | readonly string[];
 /** A client, by socket or by id. */
 export type ClientRef = string | { readonly id: string };
 
+/** What `except(...)` takes: room names, or clients (sockets). */
+export type ExceptTarget = RoomTarget | { readonly id: string } | readonly { readonly id: string }[];
+
 /** Where an operator sends: one gateway path, in this process and (unless local) beyond. */
-export interface BroadcastTarget {
-  readonly gateway: string;
+export interface BroadcastTarget<C = Connection> {
+  readonly path: string;
   readonly codec: Codec;
-  /** Delivers to local sockets and, unless `local`, publishes to the other nodes. Returns local deliveries. */
+  /** Delivers to local connections and, unless `local`, publishes to the other nodes. Returns local deliveries. */
   publish(packet: BroadcastPacket, local: boolean): number;
-  /** Local sockets the packet's targeting selects, without sending. */
-  select(packet: Omit<BroadcastPacket, 'frame'>): SwitchboardSocket[];
+  /** Local connections a targeting selects, without sending. */
+  select(targeting: Targeting): C[];
 }
 
-/** What an operator has been told so far: the packet's targeting, plus whether to skip the broker. */
-type Targeting = Pick<BroadcastPacket, 'rooms' | 'clientIds' | 'exceptRooms' | 'exceptClientIds' | 'compress'> & { readonly local: boolean };
+/** What an operator has been told so far: the targeting, compression, and whether to skip the broker. */
+interface OperatorState extends Targeting {
+  readonly compress: boolean;
+  readonly local: boolean;
+}
 
-const EVERYONE: Targeting = { compress: false, local: false };
+const EVERYONE: OperatorState = { compress: false, local: false };
 
 /**
  * Immutable targeting for a broadcast: every method returns a new operator,
@@ -35,29 +42,29 @@ const EVERYONE: Targeting = { compress: false, local: false };
  * server.toClient(id).emit('private', body);
  * ```
  */
-export class BroadcastOperator {
+export class BroadcastOperator<C = Connection> {
   constructor(
-    private readonly target: BroadcastTarget,
-    private readonly targeting: Targeting = EVERYONE,
+    private readonly target: BroadcastTarget<C>,
+    private readonly targeting: OperatorState = EVERYONE,
   ) {}
 
   /** Adds rooms to the recipients. With no `to`/`toClient`, a broadcast goes to every client. */
-  to(rooms: RoomTarget): BroadcastOperator {
+  to(rooms: RoomTarget): BroadcastOperator<C> {
     return this.with({ rooms: union(this.targeting.rooms, roomList(rooms)) });
   }
 
   /** Alias of {@link to}, as in socket.io. */
-  in(rooms: RoomTarget): BroadcastOperator {
+  in(rooms: RoomTarget): BroadcastOperator<C> {
     return this.to(rooms);
   }
 
   /** Adds clients (sockets or ids) to the recipients. */
-  toClient(clients: ClientRef | readonly ClientRef[]): BroadcastOperator {
+  toClient(clients: ClientRef | readonly ClientRef[]): BroadcastOperator<C> {
     return this.with({ clientIds: union(this.targeting.clientIds, clientIdList(clients)) });
   }
 
   /** Skips members of these rooms (strings), or these clients (sockets). */
-  except(excluded: RoomTarget | { readonly id: string } | readonly { readonly id: string }[]): BroadcastOperator {
+  except(excluded: ExceptTarget): BroadcastOperator<C> {
     if (typeof excluded === 'string' || (Array.isArray(excluded) && excluded.every((item) => typeof item === 'string'))) {
       return this.with({ exceptRooms: union(this.targeting.exceptRooms, roomList(excluded as RoomTarget)) });
     }
@@ -65,17 +72,17 @@ export class BroadcastOperator {
   }
 
   /** Skips these clients, by socket or id. */
-  exceptClient(clients: ClientRef | readonly ClientRef[]): BroadcastOperator {
+  exceptClient(clients: ClientRef | readonly ClientRef[]): BroadcastOperator<C> {
     return this.with({ exceptClientIds: union(this.targeting.exceptClientIds, clientIdList(clients)) });
   }
 
   /** Asks for permessage-deflate where clients negotiated it (off by default for broadcasts). */
-  compress(compress = true): BroadcastOperator {
+  compress(compress = true): BroadcastOperator<C> {
     return this.with({ compress });
   }
 
   /** Delivers in this process only; the broker is not used. */
-  get local(): BroadcastOperator {
+  get local(): BroadcastOperator<C> {
     return this.with({ local: true });
   }
 
@@ -89,12 +96,14 @@ export class BroadcastOperator {
     }
     const encoded = this.target.codec.encode({ event, data });
     const frame = typeof encoded === 'string' ? Buffer.from(encoded) : encoded;
-    return this.target.publish({ ...this.packetTargeting(), frame, binary: this.target.codec.binary, compress: this.targeting.compress }, this.targeting.local);
+    const { rooms, clientIds, exceptRooms, exceptClientIds, compress, local } = this.targeting;
+    const packet: BroadcastPacket = { path: this.target.path, rooms, clientIds, exceptRooms, exceptClientIds, frame, binary: this.target.codec.binary, compress };
+    return this.target.publish(packet, local);
   }
 
   /** The local clients this operator would reach. */
-  sockets(): SwitchboardSocket[] {
-    return this.target.select({ ...this.packetTargeting(), binary: false, compress: false });
+  sockets(): C[] {
+    return this.target.select(this.targeting);
   }
 
   /** How many local clients this operator would reach. */
@@ -102,23 +111,14 @@ export class BroadcastOperator {
     return this.sockets().length;
   }
 
-  private packetTargeting(): Omit<BroadcastPacket, 'frame' | 'binary' | 'compress'> {
-    const { rooms, clientIds, exceptRooms, exceptClientIds } = this.targeting;
-    return { gateway: this.target.gateway, rooms, clientIds, exceptRooms, exceptClientIds };
-  }
-
-  private with(change: Partial<Targeting>): BroadcastOperator {
+  private with(change: Partial<OperatorState>): BroadcastOperator<C> {
     return new BroadcastOperator(this.target, { ...this.targeting, ...change });
   }
 }
 
 function roomList(rooms: RoomTarget): readonly string[] {
   const list = typeof rooms === 'string' ? [rooms] : rooms;
-  for (const room of list) {
-    if (typeof room !== 'string' || room.length === 0) {
-      throw new SwitchboardError(ErrorCode.INVALID_ROOM, 'A room name must be a non-empty string.');
-    }
-  }
+  list.forEach(assertRoomName);
   return list;
 }
 

@@ -1,23 +1,6 @@
-import * as ws from 'ws';
 import { WebSocket } from 'ws';
 import type { BroadcastPacket } from '../broker/broker.interface.js';
-
-/** The parts of `ws` internals the pre-framed path relies on, all feature-detected. */
-interface WsSender {
-  _state?: number;
-  _firstFragment?: boolean;
-  sendFrame?: (list: readonly Buffer[], cb?: () => void) => void;
-}
-interface WsInternals {
-  _sender?: WsSender;
-  _extensions?: Record<string, unknown>;
-}
-type FrameFunction = (data: Buffer, options: { fin: boolean; rsv1: boolean; opcode: number; mask: boolean; readOnly: boolean }) => Buffer[];
-
-const frameOf: FrameFunction | undefined = (ws as unknown as { Sender?: { frame?: FrameFunction } }).Sender?.frame;
-
-/** `ws`'s sender state when no compression or Blob read is in progress. */
-const SENDER_IDLE = 0;
+import { frameOf, negotiatedDeflate, SENDER_IDLE, senderOf } from '../internals/ws.js';
 
 /**
  * One broadcast's bytes, built once and written to every recipient.
@@ -45,15 +28,14 @@ export class PreparedFrame {
     if (socket.readyState !== WebSocket.OPEN) {
       return false;
     }
-    const internals = socket as unknown as WsInternals;
-    const sender = internals._sender;
+    const sender = senderOf(socket);
     if (
       this.framed !== undefined &&
       sender !== undefined &&
       sender._state === SENDER_IDLE &&
       sender._firstFragment !== false &&
       typeof sender.sendFrame === 'function' &&
-      (!this.packet.compress || internals._extensions?.['permessage-deflate'] === undefined)
+      (!this.packet.compress || !negotiatedDeflate(socket))
     ) {
       sender.sendFrame(this.framed);
     } else {

@@ -1,12 +1,9 @@
 /**
- * A broadcast as it crosses processes: already encoded once (`frame`), plus
- * the targeting every node applies to its own sockets. Plain data, so a
- * broker can serialise it however it likes.
+ * Who a broadcast is for: rooms and client ids to reach, rooms and client
+ * ids to skip. Every node applies it to its own connections.
  */
-export interface BroadcastPacket {
-  /** The gateway path the broadcast belongs to (rooms are scoped per gateway path). */
-  readonly gateway: string;
-  /** Rooms to deliver to; `undefined` means every client of the gateway. */
+export interface Targeting {
+  /** Rooms to deliver to; with no `clientIds` either, `undefined` means every client of the gateway path. */
   readonly rooms?: readonly string[];
   /** Client ids to deliver to, in addition to the rooms. */
   readonly clientIds?: readonly string[];
@@ -14,6 +11,16 @@ export interface BroadcastPacket {
   readonly exceptRooms?: readonly string[];
   /** These clients are skipped. */
   readonly exceptClientIds?: readonly string[];
+}
+
+/**
+ * A broadcast as it crosses processes: already encoded once (`frame`), plus
+ * the targeting every node applies to its own sockets. Plain data, so a
+ * broker can serialise it however it likes.
+ */
+export interface BroadcastPacket extends Targeting {
+  /** The gateway path the broadcast belongs to (rooms are scoped per gateway path). */
+  readonly path: string;
   /** The encoded message, the same bytes for every recipient. */
   readonly frame: Buffer;
   /** Binary (opcode 2) or text (opcode 1) frame. */
@@ -41,15 +48,16 @@ export interface BrokerNode {
  *   `room === undefined` stands for gateway-wide traffic (no room, several
  *   rooms, or client ids), which every node with the gateway receives.
  *
- * The default is {@link InMemoryBroker}; the Redis broker implements the
- * same interface, so rooms and the adapter never change for scale-out.
+ * The default is {@link InMemoryBroker}. Every broker passes the same
+ * conformance suite (test/conformance/broker.suite.ts), so rooms and the
+ * adapter never change for scale-out.
  */
 export interface Broker {
   /** Called once when the hub starts; may connect. */
   attach(node: BrokerNode): Promise<void> | void;
   publish(packet: BroadcastPacket): void;
-  subscribe(gateway: string, room: string | undefined): void;
-  unsubscribe(gateway: string, room: string | undefined): void;
+  subscribe(path: string, room: string | undefined): void;
+  unsubscribe(path: string, room: string | undefined): void;
   /** Called once when the hub stops; releases connections. */
   detach(node: BrokerNode): Promise<void> | void;
 }

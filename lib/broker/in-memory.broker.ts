@@ -1,17 +1,13 @@
 import type { BroadcastPacket, Broker, BrokerNode } from './broker.interface.js';
-
-/** `gateway`, or `gateway` + NUL + `room`: NUL cannot appear in a path. */
-function channelOf(gateway: string, room: string | undefined): string {
-  return room === undefined ? gateway : `${gateway}\u0000${room}`;
-}
+import { channelOf } from './channel.js';
 
 /**
  * The channel a packet travels on: a single room goes to the room's channel
  * (only nodes with members there get it); anything else goes to the
  * gateway's channel (every node serving the gateway filters locally).
  */
-export function channelOfPacket(packet: BroadcastPacket): string {
-  return packet.rooms?.length === 1 && packet.clientIds === undefined ? channelOf(packet.gateway, packet.rooms[0]) : packet.gateway;
+function channelOfPacket(packet: BroadcastPacket): string {
+  return packet.rooms?.length === 1 && packet.clientIds === undefined ? channelOf(packet.path, packet.rooms[0]) : packet.path;
 }
 
 /**
@@ -77,12 +73,12 @@ export class InMemoryBroker implements Broker {
     this.bus.publish(this, packet);
   }
 
-  subscribe(gateway: string, room: string | undefined): void {
-    this.channels.add(channelOf(gateway, room));
+  subscribe(path: string, room: string | undefined): void {
+    this.channels.add(channelOf(path, room));
   }
 
-  unsubscribe(gateway: string, room: string | undefined): void {
-    this.channels.delete(channelOf(gateway, room));
+  unsubscribe(path: string, room: string | undefined): void {
+    this.channels.delete(channelOf(path, room));
   }
 
   /** The channels this node listens on, for introspection and tests. */

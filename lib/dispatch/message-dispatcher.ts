@@ -3,15 +3,17 @@ import { isObservable, type Observable, type Subscription } from 'rxjs';
 import { WebSocket, type RawData } from 'ws';
 import { CloseCode } from '../constants.js';
 import { ErrorCode } from '../errors/error-codes.js';
+import { INTERNAL_ERROR_BODY, logUnexpected } from '../errors/log-unexpected.js';
 import type { ErrorBody, InboundMessage, MessageId } from '../interfaces/envelope.interface.js';
-import type { DecodedFrame, ResolvedGatewayBehaviour } from '../interfaces/switchboard-options.interface.js';
+import type { DecodedFrame } from '../interfaces/gateway-behaviour.interface.js';
+import type { ResolvedGatewayBehaviour } from '../options/gateway-options.js';
 import { ClientAck, isMessageId, ProtocolViolation, readInboundMessage } from '../protocol/inbound-message.js';
 import { settleClientAck } from '../requests/client-requests.js';
 import { RateVerdict, takeToken } from '../limits/rate-limit.js';
 import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
-import { pendingCloseCode, runDeferredClose } from './deferred-close.js';
-import { sendErrorAck, sendFailure, sendValue } from './outbound.js';
-import { PendingReply } from './pending-reply.js';
+import { pendingCloseCode, runDeferredClose } from '../ack/deferred-close.js';
+import { sendErrorAck, sendFailure, sendValue } from '../outbound/outbound.js';
+import { PendingReply } from '../ack/pending-reply.js';
 
 const logger = new Logger('SwitchboardAdapter');
 
@@ -32,7 +34,7 @@ const ORDERED_QUEUE_PAUSE_AT = 256;
  */
 export function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
   const socket = this as SwitchboardSocket;
-  const gateway = socket._gateway!;
+  const gateway = socket._server!;
   gateway.stats.messagesReceived++;
   if (socket.readyState !== WebSocket.OPEN) {
     return; // A frame read after the close frame went out: nothing can answer it.
@@ -166,19 +168,19 @@ const reportedParserThrows = new WeakSet<object>();
  * is an error line; later ones are debug lines.
  */
 function reportParserThrow(socket: SwitchboardSocket, error: unknown): void {
-  const gateway = socket._gateway!;
+  const gateway = socket._server!;
   const text = `The message parser threw: ${error instanceof Error ? error.message : String(error)}`;
   if (reportedParserThrows.has(gateway)) {
     logger.debug(text);
     return;
   }
   reportedParserThrows.add(gateway);
-  logger.error(`${text} (further parser errors on ${gateway.route} are logged at debug level)`, error instanceof Error ? error.stack : undefined);
+  logUnexpected(logger, error, `The message parser threw (further parser errors on ${gateway.path} are logged at debug level)`);
 }
 
 /** Answers a frame over the rate limit (an id gets its error ack) and closes on persistent abuse. */
 function refuseOverRate(socket: SwitchboardSocket, message: InboundMessage | ClientAck | ProtocolViolation | undefined, verdict: RateVerdict): void {
-  const gateway = socket._gateway!;
+  const gateway = socket._server!;
   gateway.stats.rateLimited++;
   // A message is told it was refused; unreadable frames without an id are not answered.
   const answerable = message instanceof ProtocolViolation ? message.id !== undefined : message !== undefined && !(message instanceof ClientAck);
@@ -193,7 +195,7 @@ function refuseOverRate(socket: SwitchboardSocket, message: InboundMessage | Cli
 
 /** Applies the gateway's invalid-message policy to a frame that cannot be dispatched. */
 function refuseFrame(socket: SwitchboardSocket, code: ErrorCode, message: string, id: MessageId | undefined): void {
-  const gateway = socket._gateway!;
+  const gateway = socket._server!;
   gateway.stats.invalidMessages++;
   const policy = gateway.behaviour.invalidMessage;
   logger.debug(`Client ${socket.id}: ${code}: ${message}`);
@@ -211,7 +213,7 @@ function refuseFrame(socket: SwitchboardSocket, code: ErrorCode, message: string
 }
 
 function answerUnknownEvent(socket: SwitchboardSocket, message: InboundMessage): void {
-  const gateway = socket._gateway!;
+  const gateway = socket._server!;
   gateway.stats.unknownEvents++;
   if (message.id !== undefined || gateway.behaviour.unknownEvent === 'reply') {
     // The event name is the client's own input: it is not echoed back.
@@ -281,7 +283,7 @@ function dispatch(socket: SwitchboardSocket, handler: WsMessageHandler, message:
 /** Counts a running handler, for the gateway's drain and for the connection's own. */
 function handlerStarted(socket: SwitchboardSocket): void {
   socket._inflight++;
-  socket._gateway!.handlerStarted();
+  socket._server!.handlerStarted();
 }
 
 /**
@@ -290,7 +292,7 @@ function handlerStarted(socket: SwitchboardSocket): void {
  * dispatch the next queued message starts.
  */
 function handlerFinished(socket: SwitchboardSocket): void {
-  socket._gateway!.handlerFinished();
+  socket._server!.handlerFinished();
   if (--socket._inflight > 0) {
     return;
   }
@@ -364,16 +366,9 @@ function subscribeReplies(socket: SwitchboardSocket, result: Observable<unknown>
  * the message still gets its one answer, and the next messages are served.
  */
 function onHandlerEscape(socket: SwitchboardSocket, error: unknown, reply: PendingReply | undefined): void {
-  socket._gateway!.stats.handlerErrors++;
-  logger.error(
-    `An error escaped the exception filters: ${error instanceof Error ? error.message : String(error)}`,
-    error instanceof Error ? error.stack : undefined,
-  );
+  socket._server!.stats.handlerErrors++;
+  logUnexpected(logger, error, 'An error escaped the exception filters');
   if (reply !== undefined && reply.id !== undefined) {
-    reply.reject(internalError());
+    reply.reject(INTERNAL_ERROR_BODY);
   }
-}
-
-function internalError(): ErrorBody {
-  return { code: ErrorCode.INTERNAL, message: 'Internal server error' };
 }

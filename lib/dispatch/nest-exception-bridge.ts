@@ -1,10 +1,19 @@
 import type { ArgumentsHost } from '@nestjs/common';
 import { BaseWsExceptionFilter } from '@nestjs/websockets';
-import { WsExceptionsHandler } from '@nestjs/websockets/exceptions/ws-exceptions-handler.js';
+import { handlerFiltersOf, WsExceptionsHandler } from '../internals/nest.js';
 import { SwitchboardSocket } from '../socket/switchboard-socket.js';
-import { findPendingReply } from './pending-reply.js';
+import { findPendingReply } from '../ack/pending-reply.js';
 
-let installed = false;
+/**
+ * Marks Nest's prototype once the bridge is on it: process-wide, so that the
+ * ESM and CJS copies of this package never wrap it twice.
+ */
+const kBridgeInstalled = Symbol.for('nestjs-switchboard.exceptionBridge');
+
+/** Whether one of the handler's own filters (`@UseFilters`) catches this exception. */
+function handledByLocalFilter(handler: WsExceptionsHandler, exception: unknown): boolean {
+  return handlerFiltersOf(handler).some(({ exceptionMetatypes }) => exceptionMetatypes.length === 0 || exceptionMetatypes.some((type) => exception instanceof type));
+}
 
 /**
  * Routes Nest's exception handling into protocol v1 for messages that carry
@@ -26,28 +35,23 @@ let installed = false;
  * `handle` is also where a global `WsExceptionFilter` is applied, which Nest
  * itself never does for gateways.
  */
-/** Whether one of the handler's own filters (`@UseFilters`) catches this exception. */
-function handledByLocalFilter(handler: WsExceptionsHandler, exception: unknown): boolean {
-  const filters = (handler as unknown as { filters?: Array<{ exceptionMetatypes: Array<new (...args: never[]) => unknown> }> }).filters ?? [];
-  return filters.some(({ exceptionMetatypes }) => exceptionMetatypes.length === 0 || exceptionMetatypes.some((type) => exception instanceof type));
-}
-
 export function installNestExceptionBridge(): void {
-  if (installed) {
+  const marked = WsExceptionsHandler.prototype as unknown as Record<symbol, boolean>;
+  if (marked[kBridgeInstalled] === true) {
     return;
   }
-  installed = true;
+  marked[kBridgeInstalled] = true;
 
   const handle = WsExceptionsHandler.prototype.handle;
   WsExceptionsHandler.prototype.handle = function (this: WsExceptionsHandler, exception: Error, host: ArgumentsHost): void {
     const args = host.getArgs();
     findPendingReply(args)?.recordFailure(exception);
     const client: unknown = args[0];
-    if (client instanceof SwitchboardSocket && client._gateway !== undefined) {
-      client._gateway.stats.handlerErrors++;
+    if (client instanceof SwitchboardSocket && client._server !== undefined) {
+      client._server.stats.handlerErrors++;
       // Filters on the gateway or handler come first; then a global WsExceptionFilter.
       if (!handledByLocalFilter(this, exception)) {
-        const globalFilter = client._gateway.globalWsFilter?.(exception);
+        const globalFilter = client._server.globalWsFilter?.(exception);
         if (globalFilter !== undefined) {
           globalFilter.catch(exception, host);
           return;

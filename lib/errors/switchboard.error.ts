@@ -1,3 +1,4 @@
+import { brandClass } from '../utils/brand.js';
 import type { ErrorCode } from './error-codes.js';
 
 /**
@@ -16,3 +17,6 @@ export class SwitchboardError extends Error {
     super(message);
   }
 }
+
+// One identity for the ESM and CJS copies of this class (see utils/brand).
+brandClass(SwitchboardError, 'SwitchboardError');

@@ -1,11 +1,8 @@
-import type { ExceptionFilter } from '@nestjs/common';
+import type { GlobalWsFilterLookup } from '../interfaces/global-filter.interface.js';
+import { applicationConfigOf, FILTER_CATCH_EXCEPTIONS_METADATA } from '../internals/nest.js';
 import { WsExceptionFilter } from './ws-exception.filter.js';
 
-/** Nest's metadata key for `@Catch(...)` exception types. */
-const FILTER_CATCH_EXCEPTIONS = '__filterCatchExceptions__';
 
-/** Finds the global {@link WsExceptionFilter} for an exception, if the application registered one. */
-export type GlobalWsFilterLookup = (exception: unknown) => ExceptionFilter | undefined;
 
 /**
  * Nest never applies global filters (`app.useGlobalFilters`, `APP_FILTER`)
@@ -17,16 +14,16 @@ export type GlobalWsFilterLookup = (exception: unknown) => ExceptionFilter | und
  * filters were written for HTTP and are left alone, as Nest leaves them.
  */
 export function globalWsFilterLookup(app: object | undefined): GlobalWsFilterLookup | undefined {
-  const config = (app as { config?: { getGlobalFilters?: () => ExceptionFilter[] } } | undefined)?.config;
-  if (typeof config?.getGlobalFilters !== 'function') {
+  const config = applicationConfigOf(app);
+  if (config === undefined) {
     return undefined;
   }
   return (exception) => {
-    for (const filter of config.getGlobalFilters!()) {
+    for (const filter of config.getGlobalFilters()) {
       if (!(filter instanceof WsExceptionFilter)) {
         continue;
       }
-      const types = (Reflect.getMetadata(FILTER_CATCH_EXCEPTIONS, filter.constructor) ?? []) as Array<new (...args: never[]) => unknown>;
+      const types = (Reflect.getMetadata(FILTER_CATCH_EXCEPTIONS_METADATA, filter.constructor) ?? []) as Array<new (...args: never[]) => unknown>;
       if (types.length === 0 || types.some((type) => exception instanceof type)) {
         return filter;
       }

@@ -2,9 +2,10 @@ import type { ServerResponse } from 'node:http';
 import { Catch, HttpException, Inject, Logger, Optional, type ArgumentsHost, type ExceptionFilter, type Type } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
 import { EXCEPTION_EVENT } from '../constants.js';
-import { describeException } from '../dispatch/exception-to-error-body.js';
-import { sendExceptionEvent } from '../dispatch/outbound.js';
-import { findPendingReply } from '../dispatch/pending-reply.js';
+import { describeException } from '../errors/describe-exception.js';
+import { logUnexpected } from '../errors/log-unexpected.js';
+import { sendExceptionEvent } from '../outbound/outbound.js';
+import { findPendingReply } from '../ack/pending-reply.js';
 import type { ErrorBody } from '../interfaces/envelope.interface.js';
 import { SwitchboardSocket } from '../socket/switchboard-socket.js';
 
@@ -85,7 +86,7 @@ export class WsExceptionFilter extends BaseExceptionFilter implements ExceptionF
     }
     const { body, unexpected } = describeException(exception);
     if (unexpected) {
-      logger.error(exception instanceof Error ? exception.message : String(exception), exception instanceof Error ? exception.stack : undefined);
+      logUnexpected(logger, exception);
     }
     return body;
   }
@@ -106,7 +107,7 @@ export class WsExceptionFilter extends BaseExceptionFilter implements ExceptionF
     }
     const { status, body } = httpAnswerFor(exception);
     if (status >= 500) {
-      logger.error(exception instanceof Error ? exception.message : String(exception), exception instanceof Error ? exception.stack : undefined);
+      logUnexpected(logger, exception);
     }
     const response = host.switchToHttp().getResponse<{ raw?: ServerResponse } & Partial<ServerResponse>>();
     // Express hands Node's response itself, Fastify a reply wrapping it as `raw`.

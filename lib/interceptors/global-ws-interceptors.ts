@@ -1,16 +1,8 @@
 import { Logger, type NestInterceptor } from '@nestjs/common';
-import { SocketModule } from '@nestjs/websockets/socket-module.js';
+import { SocketModule, type ApplicationConfigView, type SocketModuleView } from '../internals/nest.js';
 import { WsTransformInterceptor } from './ws-transform.interceptor.js';
 
 const logger = new Logger('SwitchboardAdapter');
-
-/** What this reads of Nest's `ApplicationConfig` (the same on Nest 11 and 12). */
-interface ApplicationConfigView {
-  getIoAdapter(): unknown;
-  getGlobalInterceptors(): NestInterceptor[];
-  getGlobalGuards(): object[];
-  getGlobalPipes(): object[];
-}
 
 /**
  * The `config` of Nest's `InterceptorsContextCreator`, as far as it reads it
@@ -21,13 +13,6 @@ interface InterceptorsConfig {
   getGlobalInterceptors(): NestInterceptor[];
   getGlobalRequestInterceptors(): never[];
 }
-
-/** The `WsContextCreator` that `SocketModule#getContextCreator` returns, as far as this touches it. */
-interface WsContextCreatorView {
-  interceptorsContextCreator?: { config?: unknown };
-}
-
-type SocketModuleView = { applicationConfig?: ApplicationConfigView; getContextCreator(...args: unknown[]): WsContextCreatorView | undefined };
 
 /** Adapters whose application gets the bridge; other adapters' apps keep Nest's behaviour untouched. */
 const bridgedAdapters = new WeakSet<object>();
@@ -68,7 +53,7 @@ export function bridgeGlobalWsInterceptors(adapter: object): void {
 
   const prototype = SocketModule.prototype as unknown as SocketModuleView;
   const getContextCreator = prototype.getContextCreator;
-  prototype.getContextCreator = function (this: SocketModuleView, ...args: unknown[]): WsContextCreatorView | undefined {
+  prototype.getContextCreator = function (this: SocketModuleView, ...args: unknown[]): ReturnType<SocketModuleView['getContextCreator']> {
     const contextCreator = getContextCreator.apply(this, args);
     const interceptors = contextCreator?.interceptorsContextCreator;
     const config = this.applicationConfig;

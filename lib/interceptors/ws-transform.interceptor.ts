@@ -1,7 +1,7 @@
 import { Inject, Injectable, Optional, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { mergeMap, type Observable } from 'rxjs';
-import { findPendingReply } from '../dispatch/pending-reply.js';
+import { findPendingReply } from '../ack/pending-reply.js';
 import type { MessageId } from '../interfaces/envelope.interface.js';
 import { loadOptionalPackage } from '../utils/load-optional-package.js';
 import { REPLY_EVENT_METADATA } from './reply-event.decorator.js';

@@ -1,5 +1,5 @@
-import type { RateLimitOptions } from '../interfaces/switchboard-options.interface.js';
-import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
+import type { RateLimitOptions } from '../interfaces/gateway-behaviour.interface.js';
+import type { Connection } from '../connection/connection.interface.js';
 
 /** The verdict on one message under a token bucket. */
 export const enum RateVerdict {
@@ -20,7 +20,7 @@ export interface TokenBucket {
  * A token bucket per connection, refilled lazily when a message arrives (no
  * timer); created on the first message, so gateways without a limit pay nothing.
  */
-export function takeToken(socket: SwitchboardSocket, limit: Required<RateLimitOptions>, now: number): RateVerdict {
+export function takeToken(socket: Connection, limit: Required<RateLimitOptions>, now: number): RateVerdict {
   const extras = (socket._extras ??= {});
   let bucket = extras.bucket;
   if (bucket === undefined) {

@@ -2,38 +2,43 @@ import { Logger } from '@nestjs/common';
 import { WebSocket } from 'ws';
 import { CloseCode } from '../constants.js';
 import { ErrorCode } from '../errors/error-codes.js';
-import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
+import type { Connection } from '../connection/connection.interface.js';
 
 const logger = new Logger('SwitchboardAdapter');
 
 /**
- * Applies the gateway's backpressure policy to a socket whose buffered
- * bytes reached the high-water mark. Returns true when the frame must not be
- * written.
- *
- * - Past `closeAt` nothing more is written and the client is closed (1013),
- *   whatever the policy: memory stays bounded.
- * - Under `close`, the client is closed at once; broadcasts are no longer
- *   written, but replies still are (up to `closeAt`), because the close
- *   waits for the acks of messages already dispatched.
- * - Under `skip`, broadcasts skip the client until it catches up; replies to
- *   its own messages are still written.
+ * Backpressure for a broadcast to a connection whose buffered bytes reached
+ * the high-water mark: true when the frame must not be written. Under
+ * `skip` the client misses broadcasts until it catches up; under `close`,
+ * or past `closeAt`, it is closed (1013).
  */
-export function handleSlowConsumer(socket: SwitchboardSocket, isBroadcast: boolean): boolean {
-  const gateway = socket._gateway!;
-  const { policy, closeAt } = gateway.behaviour.backpressure;
-  const buffered = socket.bufferedAmount;
+export function refuseBroadcastToSlowConsumer(connection: Connection): boolean {
+  const { policy, closeAt } = connection._server!.behaviour.backpressure;
+  const buffered = connection.bufferedAmount;
+  if (policy === 'close' || buffered >= closeAt) {
+    closeSlowConsumer(connection, buffered);
+  } else {
+    connection._server!.stats.slowConsumerSkips++;
+  }
+  return true;
+}
+
+/**
+ * Backpressure for a reply (an ack, an answer to the client's own message)
+ * to a connection past the high-water mark: true when it must not be
+ * written. Replies are still written up to `closeAt`, under either policy,
+ * because the close waits for the acks of messages already dispatched;
+ * under `close` the client is closed (1013) all the same.
+ */
+export function refuseReplyToSlowConsumer(connection: Connection): boolean {
+  const { policy, closeAt } = connection._server!.behaviour.backpressure;
+  const buffered = connection.bufferedAmount;
   if (buffered >= closeAt) {
-    closeSlowConsumer(socket, buffered);
+    closeSlowConsumer(connection, buffered);
     return true;
   }
   if (policy === 'close') {
-    closeSlowConsumer(socket, buffered);
-    return isBroadcast;
-  }
-  if (isBroadcast) {
-    gateway.stats.slowConsumerSkips++;
-    return true;
+    closeSlowConsumer(connection, buffered);
   }
   return false;
 }
@@ -43,11 +48,11 @@ export function handleSlowConsumer(socket: SwitchboardSocket, isBroadcast: boole
  * frame may never reach it, so the socket is terminated after
  * `closeTimeout` to free its buffer.
  */
-function closeSlowConsumer(socket: SwitchboardSocket, buffered: number): void {
+function closeSlowConsumer(socket: Connection, buffered: number): void {
   if (socket.readyState !== WebSocket.OPEN || socket._extras?.pendingClose !== undefined) {
     return; // Already closing.
   }
-  const gateway = socket._gateway!;
+  const gateway = socket._server!;
   gateway.stats.slowConsumerCloses++;
   logger.debug(`Client ${socket.id}: ${buffered} bytes unread, closing (${ErrorCode.SLOW_CONSUMER})`);
   socket.close(CloseCode.TRY_AGAIN_LATER, ErrorCode.SLOW_CONSUMER);

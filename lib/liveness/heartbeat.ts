@@ -1,8 +1,8 @@
-import type { Socket } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { WebSocket } from 'ws';
-import type { GatewayStats } from '../socket/gateway-stats.js';
-import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
+import type { GatewayStats } from '../stats/gateway-stats.js';
+import type { Connection } from '../connection/connection.interface.js';
+import { tcpSocketOf } from '../internals/ws.js';
 
 const logger = new Logger('SwitchboardAdapter');
 
@@ -74,7 +74,7 @@ export class Heartbeat {
 
   constructor(
     private readonly intervalMs: number,
-    private readonly sockets: () => Iterable<SwitchboardSocket>,
+    private readonly sockets: () => Iterable<Connection>,
     /** Where terminations and late ticks are counted (`heartbeatTimeouts`, `heartbeatLateTicks`). */
     private readonly stats: GatewayStats,
     /** @internal A monotonic clock in milliseconds; tests pass one to simulate a blocked loop. */
@@ -161,6 +161,6 @@ export class Heartbeat {
   }
 }
 
-function bytesReadOf(socket: SwitchboardSocket): number {
-  return (socket as unknown as { _socket?: Socket })._socket?.bytesRead ?? 0;
+function bytesReadOf(socket: Connection): number {
+  return tcpSocketOf(socket)?.bytesRead ?? 0;
 }

@@ -1,12 +1,14 @@
 import { Inject, Injectable, type Type } from '@nestjs/common';
-import type { BroadcastOperator, ClientRef, RoomTarget } from '../broadcast/broadcast-operator.js';
-import { normalizePath } from '../adapter/route-matcher.js';
-import { gatewayNotFound, SwitchboardHub } from '../hub/switchboard-hub.js';
+import type { BroadcastOperator, ClientRef, ExceptTarget, RoomTarget } from '../broadcast/broadcast-operator.js';
+import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
+import { normalizePath } from '../utils/path.js';
+import { ErrorCode } from '../errors/error-codes.js';
+import { SwitchboardError } from '../errors/switchboard.error.js';
+import { SwitchboardHub } from '../hub/switchboard-hub.js';
+import { GATEWAY_OPTIONS_METADATA } from '../internals/nest.js';
 import type { Codec } from '../interfaces/codec.interface.js';
-import type { GatewayStatsSnapshot } from '../socket/gateway-stats.js';
+import type { GatewayStatsSnapshot } from '../stats/gateway-stats.js';
 
-/** Nest's metadata key for `@WebSocketGateway` options (stable since Nest 5). */
-const GATEWAY_OPTIONS = 'websockets:gateway_options';
 
 /**
  * Broadcasting from any injectable service, with the same immutable
@@ -32,27 +34,27 @@ export class Broadcaster {
    * served only by other nodes works too: the broadcast goes through the
    * broker, encoded with `codec` (JSON by default).
    */
-  of(gateway: string | Type<unknown>, options: { codec?: Codec } = {}): BroadcastOperator {
+  of(gateway: string | Type<unknown>, options: { codec?: Codec } = {}): BroadcastOperator<SwitchboardSocket> {
     return this.hub.operator(pathOf(gateway), options.codec);
   }
 
-  to(rooms: RoomTarget): BroadcastOperator {
+  to(rooms: RoomTarget): BroadcastOperator<SwitchboardSocket> {
     return this.only().to(rooms);
   }
 
-  in(rooms: RoomTarget): BroadcastOperator {
+  in(rooms: RoomTarget): BroadcastOperator<SwitchboardSocket> {
     return this.only().to(rooms);
   }
 
-  toClient(clients: ClientRef | readonly ClientRef[]): BroadcastOperator {
+  toClient(clients: ClientRef | readonly ClientRef[]): BroadcastOperator<SwitchboardSocket> {
     return this.only().toClient(clients);
   }
 
-  except(excluded: RoomTarget | { readonly id: string } | readonly { readonly id: string }[]): BroadcastOperator {
+  except(excluded: ExceptTarget): BroadcastOperator<SwitchboardSocket> {
     return this.only().except(excluded);
   }
 
-  exceptClient(clients: ClientRef | readonly ClientRef[]): BroadcastOperator {
+  exceptClient(clients: ClientRef | readonly ClientRef[]): BroadcastOperator<SwitchboardSocket> {
     return this.only().exceptClient(clients);
   }
 
@@ -71,7 +73,7 @@ export class Broadcaster {
     return this.hub.paths().flatMap((path) => this.hub.serversAt(path).map((server) => server.getStats()));
   }
 
-  private only(): BroadcastOperator {
+  private only(): BroadcastOperator<SwitchboardSocket> {
     const paths = this.hub.paths();
     if (paths.length === 1) {
       return this.hub.operator(paths[0]);
@@ -88,9 +90,14 @@ function pathOf(gateway: string | Type<unknown>): string {
   if (typeof gateway === 'string') {
     return normalizePath(gateway);
   }
-  const options = Reflect.getMetadata(GATEWAY_OPTIONS, gateway) as { path?: string } | undefined;
+  const options = Reflect.getMetadata(GATEWAY_OPTIONS_METADATA, gateway) as { path?: string } | undefined;
   if (options === undefined) {
     throw gatewayNotFound(`${gateway.name} is not a @WebSocketGateway.`);
   }
   return normalizePath(options.path);
+}
+
+/** Thrown when the broadcaster cannot tell which gateway is meant. */
+function gatewayNotFound(message: string): SwitchboardError {
+  return new SwitchboardError(ErrorCode.UNKNOWN_GATEWAY, message);
 }

@@ -2,8 +2,8 @@ import { WebSocket } from 'ws';
 import { ErrorCode } from '../errors/error-codes.js';
 import { SwitchboardError } from '../errors/switchboard.error.js';
 import type { ErrorBody } from '../interfaces/envelope.interface.js';
-import { sendValue } from '../dispatch/outbound.js';
-import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
+import { sendValue } from '../outbound/outbound.js';
+import type { Connection } from '../connection/connection.interface.js';
 
 /** A server-to-client request waiting for the client's ack. */
 export interface PendingRequest {
@@ -21,7 +21,7 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
  * first (or is not open), `REQUEST_REJECTED` if the client acks with
  * `status: 'error'` (its error body is in `details`).
  */
-export function requestClient(socket: SwitchboardSocket, event: string, data: unknown, timeoutMs: number): Promise<unknown> {
+export function requestClient(socket: Connection, event: string, data: unknown, timeoutMs: number): Promise<unknown> {
   if (socket.readyState !== WebSocket.OPEN) {
     return Promise.reject(new SwitchboardError(ErrorCode.DISCONNECTED, 'The client is not connected.'));
   }
@@ -31,7 +31,7 @@ export function requestClient(socket: SwitchboardSocket, event: string, data: un
   const requests = ((socket._extras ??= {}).requests ??= { seq: 0, pending: new Map() });
   const id = ++requests.seq;
   const pending = requests.pending;
-  const gateway = socket._gateway!;
+  const gateway = socket._server!;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       pending.delete(id);
@@ -51,10 +51,10 @@ export function requestClient(socket: SwitchboardSocket, event: string, data: un
 }
 
 /** Settles the request a client ack answers; a late or unknown ack is counted and dropped. */
-export function settleClientAck(socket: SwitchboardSocket, id: unknown, status: 'ok' | 'error', data: unknown, error: unknown): void {
+export function settleClientAck(socket: Connection, id: unknown, status: 'ok' | 'error', data: unknown, error: unknown): void {
   const request = typeof id === 'number' ? socket._extras?.requests?.pending.get(id) : undefined;
   if (request === undefined) {
-    socket._gateway!.stats.strayAcks++;
+    socket._server!.stats.strayAcks++;
     return;
   }
   socket._extras!.requests!.pending.delete(id as number);
@@ -70,7 +70,7 @@ export function settleClientAck(socket: SwitchboardSocket, id: unknown, status: 
 }
 
 /** Rejects every pending request of a socket that closed. */
-export function rejectPendingRequests(socket: SwitchboardSocket): void {
+export function rejectPendingRequests(socket: Connection): void {
   const requests = socket._extras?.requests;
   if (requests === undefined) {
     return;

@@ -1,4 +1,4 @@
-import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
+import type { Connection } from '../connection/connection.interface.js';
 import type { RoomLifecycleListener } from './room-lifecycle.interface.js';
 
 const NO_ROOMS: ReadonlySet<string> = new Set<string>();
@@ -9,12 +9,12 @@ const NO_ROOMS: ReadonlySet<string> = new Set<string>();
  * join). Leaving everything on disconnect costs O(rooms of that socket); an
  * empty room is deleted at once.
  */
-export class RoomRegistry {
-  private readonly members = new Map<string, Set<SwitchboardSocket>>();
+export class RoomRegistry<C extends Connection = Connection> {
+  private readonly members = new Map<string, Set<C>>();
 
   constructor(private readonly lifecycle: RoomLifecycleListener) {}
 
-  join(socket: SwitchboardSocket, room: string): void {
+  join(socket: C, room: string): void {
     const rooms = (socket._rooms ??= new Set());
     if (rooms.has(room)) {
       return;
@@ -27,10 +27,9 @@ export class RoomRegistry {
       this.lifecycle.roomCreated(room);
     }
     members.add(socket);
-    this.lifecycle.joined(room, socket);
   }
 
-  leave(socket: SwitchboardSocket, room: string): void {
+  leave(socket: C, room: string): void {
     if (socket._rooms?.delete(room) !== true) {
       return;
     }
@@ -38,7 +37,7 @@ export class RoomRegistry {
   }
 
   /** Takes a socket out of every room (on disconnect). */
-  leaveAll(socket: SwitchboardSocket): void {
+  leaveAll(socket: C): void {
     const rooms = socket._rooms;
     if (rooms === undefined) {
       return;
@@ -50,11 +49,11 @@ export class RoomRegistry {
   }
 
   /** The live member set of a room; callers must not modify it. */
-  membersOf(room: string): ReadonlySet<SwitchboardSocket> | undefined {
+  membersOf(room: string): ReadonlySet<C> | undefined {
     return this.members.get(room);
   }
 
-  roomsOf(socket: SwitchboardSocket): ReadonlySet<string> {
+  roomsOf(socket: C): ReadonlySet<string> {
     return socket._rooms ?? NO_ROOMS;
   }
 
@@ -70,12 +69,11 @@ export class RoomRegistry {
     return this.members.size;
   }
 
-  private removeMember(socket: SwitchboardSocket, room: string): void {
+  private removeMember(socket: C, room: string): void {
     const members = this.members.get(room);
     if (members === undefined || !members.delete(socket)) {
       return;
     }
-    this.lifecycle.left(room, socket);
     if (members.size === 0) {
       this.members.delete(room);
       this.lifecycle.roomDeleted(room);

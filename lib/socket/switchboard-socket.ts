@@ -1,34 +1,37 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { WsMessageHandler } from '@nestjs/common';
-import type { Subscription } from 'rxjs';
 import { WebSocket } from 'ws';
-import { deferClose, type PendingClose } from '../dispatch/deferred-close.js';
-import type { InboundMessage } from '../interfaces/envelope.interface.js';
-import type { Handshake, PathParams, QueryParams } from '../interfaces/handshake.interface.js';
+import { deferClose } from '../ack/deferred-close.js';
 import type { BroadcastOperator, RoomTarget } from '../broadcast/broadcast-operator.js';
+import type { ConnectionExtras, GatewayContext } from '../connection/connection.interface.js';
 import { DEFAULT_CLOSE_REASONS, ErrorCode } from '../errors/error-codes.js';
 import { SwitchboardError } from '../errors/switchboard.error.js';
-import { sendValue } from '../dispatch/outbound.js';
-import { DEFAULT_REQUEST_TIMEOUT_MS, requestClient, type PendingRequest } from '../requests/client-requests.js';
-import type { TokenBucket } from '../limits/rate-limit.js';
+import type { GlobalWsFilterLookup } from '../interfaces/global-filter.interface.js';
+import type { Handshake, PathParams, QueryParams } from '../interfaces/handshake.interface.js';
+import { DEFAULTS } from '../options/gateway-options.js';
+import { sendValue } from '../outbound/outbound.js';
+import { requestClient } from '../requests/client-requests.js';
+import { assertRoomName } from '../rooms/room-name.js';
+import type { RoomRegistry } from '../rooms/room-registry.js';
+import { brandClass } from '../utils/brand.js';
 import { createSocketId } from './socket-id.js';
-import type { SwitchboardServer } from './switchboard-server.js';
 
-/** @internal Per-connection state that only some connections need, kept off the socket's shape. */
-export interface SocketExtras {
-  /** Observable replies still running. */
-  subscriptions?: Set<Subscription>;
-  /** The rate limit's token bucket. */
-  bucket?: TokenBucket;
-  /** Server-to-client requests awaiting an ack, and the last id used. */
-  requests?: { seq: number; pending: Map<number, PendingRequest> };
-  /** A close that waits for this connection's running handlers (see deferred-close). */
-  pendingClose?: PendingClose;
-  /** Ordered dispatch: messages waiting for the running handler. */
-  queue?: Array<{ handler: WsMessageHandler; message: InboundMessage }>;
+/**
+ * @internal The server as its sockets see it: what joins, leaves and
+ * broadcasts from a client need. `SwitchboardServer` is the one
+ * implementation (this interface keeps the two files out of an import circle).
+ */
+export interface SocketServer extends GatewayContext {
+  readonly rooms: RoomRegistry<SwitchboardSocket>;
+  readonly broadcast: BroadcastOperator<SwitchboardSocket>;
+  to(rooms: RoomTarget): BroadcastOperator<SwitchboardSocket>;
+  /** Finds the app's global WsExceptionFilter (read by the exception bridge). */
+  readonly globalWsFilter: GlobalWsFilterLookup | undefined;
+  /** Forgets a closed socket in the by-id index. */
+  untrack(socket: SwitchboardSocket): void;
 }
 
-/** @internal */
+/** Nest's disconnect hook, as the adapter calls it: `(code, reason)`. */
 export type DisconnectCallback = (code: number, reason: Buffer) => void;
 
 /** The per-connection data object users fill in; `client.data` by default. */
@@ -49,7 +52,7 @@ export class SwitchboardSocket<TData extends object = SocketData> extends WebSoc
   /** Unique across processes (128 random bits, 22 base64url characters), assigned when `ws` builds the socket. */
   readonly id: string = createSocketId();
   /** @internal The gateway server this socket belongs to. */
-  _gateway: SwitchboardServer | undefined = undefined;
+  _server: SocketServer | undefined = undefined;
   /** @internal The handshake facts; set before Nest sees the socket. */
   _handshake: Handshake | undefined = undefined;
   /** @internal Event name to index into `_handlers`, shared by every socket of a gateway. */
@@ -57,7 +60,7 @@ export class SwitchboardSocket<TData extends object = SocketData> extends WebSoc
   /** @internal The handlers Nest bound to this socket. */
   _handlers: readonly WsMessageHandler[] | undefined = undefined;
   /** @internal State few connections need (Observable replies, rate limit, requests); created on first use. */
-  _extras: SocketExtras | undefined = undefined;
+  _extras: ConnectionExtras | undefined = undefined;
   /** @internal Heartbeat: bytes read from the peer at the last ping (-1: not pinged yet). */
   _bytesSeen = -1;
   /** @internal Nest's disconnect callback(s), called from our own 'close' listener. */
@@ -152,7 +155,7 @@ export class SwitchboardSocket<TData extends object = SocketData> extends WebSoc
   /** Leaves a room (a no-op if not in it). A closed socket leaves all its rooms. */
   leave(room: string): void {
     assertRoomName(room);
-    this._gateway?.rooms.leave(this as SwitchboardSocket, room);
+    this._server?.rooms.leave(this as SwitchboardSocket, room);
   }
 
   /** The rooms this client is in, read-only. */
@@ -161,12 +164,12 @@ export class SwitchboardSocket<TData extends object = SocketData> extends WebSoc
   }
 
   /** Members of these rooms except this client: `client.to('lobby').emit('typing', nick)`. */
-  to(rooms: RoomTarget): BroadcastOperator {
+  to(rooms: RoomTarget): BroadcastOperator<SwitchboardSocket> {
     return this.gatewayOrThrow().to(rooms).exceptClient(this.id);
   }
 
   /** Every client of the gateway except this one. */
-  get broadcast(): BroadcastOperator {
+  get broadcast(): BroadcastOperator<SwitchboardSocket> {
     return this.gatewayOrThrow().broadcast.exceptClient(this.id);
   }
 
@@ -178,21 +181,18 @@ export class SwitchboardSocket<TData extends object = SocketData> extends WebSoc
    * `DISCONNECTED` or `REQUEST_REJECTED`.
    */
   request<T = unknown>(event: string, data?: unknown, options: { timeout?: number } = {}): Promise<T> {
-    return requestClient(this as SwitchboardSocket, event, data, options.timeout ?? DEFAULT_REQUEST_TIMEOUT_MS) as Promise<T>;
+    return requestClient(this as SwitchboardSocket, event, data, options.timeout ?? DEFAULTS.requestTimeout) as Promise<T>;
   }
 
-  private gatewayOrThrow(): SwitchboardServer {
-    if (this._gateway === undefined) {
+  private gatewayOrThrow(): SocketServer {
+    if (this._server === undefined) {
       throw new SwitchboardError(ErrorCode.UNKNOWN_GATEWAY, 'This socket is not attached to a gateway yet.');
     }
-    return this._gateway;
+    return this._server;
   }
 }
 
 const NO_ROOMS: ReadonlySet<string> = new Set<string>();
 
-function assertRoomName(room: unknown): asserts room is string {
-  if (typeof room !== 'string' || room.length === 0) {
-    throw new SwitchboardError(ErrorCode.INVALID_ROOM, 'A room name must be a non-empty string.');
-  }
-}
+// One identity for the ESM and CJS copies of this class (see utils/brand).
+brandClass(SwitchboardSocket, 'SwitchboardSocket');

@@ -5,7 +5,7 @@ import { Test, TestingModule } from '@nestjs/testing';
 import { WebSocket, type ClientOptions } from 'ws';
 import { SwitchboardAdapter } from '../adapter/switchboard.adapter.js';
 import type { Codec } from '../interfaces/codec.interface.js';
-import type { SwitchboardAdapterOptions } from '../interfaces/switchboard-options.interface.js';
+import type { SwitchboardAdapterOptions } from '../interfaces/adapter-options.interface.js';
 import { createMemorySocketPair } from './memory-duplex.js';
 import { GatewayTestClient } from './test-client.js';
 

@@ -5,6 +5,7 @@ import type { BroadcastPacket } from '../broker/broker.interface.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { SwitchboardError } from '../errors/switchboard.error.js';
 import type { Handshake, PathParams, QueryParams } from '../interfaces/handshake.interface.js';
+import { setReadyState } from '../internals/ws.js';
 import { JsonCodec } from '../protocol/json.codec.js';
 import { SwitchboardSocket, type SocketData } from '../socket/switchboard-socket.js';
 
@@ -85,7 +86,7 @@ export class MockSocket<TData extends object = SocketData> extends SwitchboardSo
 
   /** `ws` reads `readyState` from this internal field. */
   private setState(state: number): void {
-    (this as unknown as { _readyState: number })._readyState = state;
+    setReadyState(this, state);
   }
 
   override send(data: unknown, optionsOrCallback?: unknown, callback?: (error?: Error) => void): void {
@@ -134,11 +135,11 @@ export class MockSocket<TData extends object = SocketData> extends SwitchboardSo
     return this.mockRooms;
   }
 
-  override to(rooms: RoomTarget): BroadcastOperator {
+  override to(rooms: RoomTarget): BroadcastOperator<SwitchboardSocket> {
     return this.recorder().to(rooms).exceptClient(this.id);
   }
 
-  override get broadcast(): BroadcastOperator {
+  override get broadcast(): BroadcastOperator<SwitchboardSocket> {
     return this.recorder().exceptClient(this.id);
   }
 
@@ -162,9 +163,9 @@ export class MockSocket<TData extends object = SocketData> extends SwitchboardSo
     return this.sent.filter((value): value is { event: string; data: unknown } => typeof (value as { event?: unknown })?.event === 'string');
   }
 
-  private recorder(): BroadcastOperator {
-    return new BroadcastOperator({
-      gateway: this.handshake.route,
+  private recorder(): BroadcastOperator<SwitchboardSocket> {
+    return new BroadcastOperator<SwitchboardSocket>({
+      path: this.handshake.route,
       codec,
       publish: (packet: BroadcastPacket) => {
         const { event, data } = JSON.parse(packet.frame.toString()) as { event: string; data: unknown };

@@ -1,7 +1,7 @@
 import { Injectable, Optional, ValidationPipe, type ValidationPipeOptions } from '@nestjs/common';
 import { ErrorCode } from '../errors/error-codes.js';
 import { SwitchboardError } from '../errors/switchboard.error.js';
-import { issuesFromClassValidator, type ClassValidatorError } from './validation-issue.js';
+import { issuesFromClassValidator, type ClassValidatorError } from '../errors/validation-issue.js';
 
 /**
  * An `exceptionFactory` for Nest's `ValidationPipe` that keeps the findings

@@ -3,7 +3,8 @@ import { WsException } from '@nestjs/websockets';
 import { IsInt, IsString } from 'class-validator';
 import { ERROR_CODES, ErrorCode, JsonCodec, SwitchboardError, describeException } from '../../lib/index.js';
 import { ProtocolViolation, readInboundMessage } from '../../lib/protocol/inbound-message.js';
-import { normalizePath, isPatternPath } from '../../lib/adapter/route-matcher.js';
+import { isPatternPath } from '../../lib/adapter/route-matcher.js';
+import { normalizePath } from '../../lib/utils/path.js';
 import { parseQueryString } from '../../lib/adapter/query-string.js';
 
 describe('readInboundMessage', () => {
@@ -139,7 +140,7 @@ describe('README', () => {
 
 describe('validation issues', () => {
   it('groups flat pipe messages by field (class-validator and Standard Schema styles)', async () => {
-    const { issuesFromMessages } = await import('../../lib/validation/validation-issue.js');
+    const { issuesFromMessages } = await import('../../lib/errors/validation-issue.js');
     expect(issuesFromMessages(['name must be a string', 'name should not be empty', 'address.city: Required', 'Expected object'])).toEqual([
       { field: 'name', messages: ['name must be a string', 'name should not be empty'] },
       { field: 'address.city', messages: ['Required'] },

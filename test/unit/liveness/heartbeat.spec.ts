@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { Heartbeat } from '../../../lib/liveness/heartbeat.js';
-import { GatewayStats } from '../../../lib/socket/gateway-stats.js';
+import { GatewayStats } from '../../../lib/stats/gateway-stats.js';
 import type { SwitchboardSocket } from '../../../lib/socket/switchboard-socket.js';
 
 const INTERVAL = 1000;

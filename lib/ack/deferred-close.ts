@@ -1,8 +1,8 @@
 import { WebSocket } from 'ws';
 import { ErrorCode } from '../errors/error-codes.js';
-import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
-import { closeFrameReceived } from '../socket/ws-internals.js';
-import { sendErrorAck } from './outbound.js';
+import type { Connection } from '../connection/connection.interface.js';
+import { closeFrameReceived } from '../internals/ws.js';
+import { sendErrorAck } from '../outbound/outbound.js';
 
 /** A close the server asked for while handlers of the connection were still running. */
 export interface PendingClose {
@@ -14,14 +14,14 @@ export interface PendingClose {
 /**
  * One ack per id, also when the server closes the connection (rate limit
  * 1008, slow consumer 1013, 1009 from `ws`, the `close` policy, or
- * `client.close()` from a handler). Called by `SwitchboardSocket.close`:
+ * `client.close()` from a handler). Called by `Connection.close`:
  * while handlers of this connection run, the close waits. The socket stops
  * being read, running handlers finish and send their acks, then the close
  * frame goes out, at the latest after `drainTimeout`. Returns false when
  * there is nothing to wait for and the close can happen now.
  */
-export function deferClose(socket: SwitchboardSocket, code: number | undefined, reason: string | Buffer | undefined): boolean {
-  const gateway = socket._gateway;
+export function deferClose(socket: Connection, code: number | undefined, reason: string | Buffer | undefined): boolean {
+  const gateway = socket._server;
   if (gateway === undefined || socket._inflight === 0 || socket.readyState !== WebSocket.OPEN || closeFrameReceived(socket)) {
     return false;
   }
@@ -36,7 +36,7 @@ export function deferClose(socket: SwitchboardSocket, code: number | undefined, 
 }
 
 /** The error code that messages arriving during a deferred close are refused with, or undefined when none is pending. */
-export function pendingCloseCode(socket: SwitchboardSocket): string | undefined {
+export function pendingCloseCode(socket: Connection): string | undefined {
   const pending = socket._extras?.pendingClose;
   if (pending === undefined) {
     return undefined;
@@ -50,7 +50,7 @@ export function pendingCloseCode(socket: SwitchboardSocket): string | undefined 
  * `drainTimeout` passed. Queued messages (ordered dispatch) that never ran
  * get their error acks first.
  */
-export function runDeferredClose(socket: SwitchboardSocket): void {
+export function runDeferredClose(socket: Connection): void {
   const extras = socket._extras;
   const pending = extras?.pendingClose;
   if (extras === undefined || pending === undefined) {
@@ -72,7 +72,7 @@ export function runDeferredClose(socket: SwitchboardSocket): void {
 }
 
 /** The socket closed by other means (terminated, peer gone): the deferred close has nothing left to do. */
-export function cancelDeferredClose(socket: SwitchboardSocket): void {
+export function cancelDeferredClose(socket: Connection): void {
   const pending = socket._extras?.pendingClose;
   if (pending !== undefined) {
     clearTimeout(pending.timer);

@@ -14,6 +14,8 @@ export class GatewayStats {
   broadcasts = 0;
   /** Frames written by broadcasts. */
   deliveries = 0;
+  /** Broadcasts the broker refused to take (it threw); the other nodes missed them. */
+  publishFailures = 0;
   /** Broadcast recipients skipped because their socket was no longer open. */
   skippedDeliveries = 0;
   /** Server-to-client requests sent, and how they ended. */

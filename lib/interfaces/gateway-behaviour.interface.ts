@@ -1,9 +1,6 @@
-import type { IncomingHttpHeaders } from 'node:http';
-import type { CanActivate, Type } from '@nestjs/common';
-import type { ServerOptions } from 'ws';
 import type { Codec } from './codec.interface.js';
-import type { Handshake } from './handshake.interface.js';
 import type { InboundMessage } from './envelope.interface.js';
+import type { HandshakeAuthOptions } from './handshake-auth.interface.js';
 
 /**
  * What the adapter does with a frame it cannot dispatch because it is
@@ -108,8 +105,10 @@ export interface SwitchboardGatewayBehaviour {
   /**
    * Milliseconds between heartbeat pings; a client that has not answered (a
    * pong or any message) by the next ping is terminated, so a dead peer is
-   * gone within two intervals. One timer per gateway, not per socket.
-   * `0` disables the heartbeat.
+   * gone within two intervals of normal time. A tick that comes late because
+   * the server's event loop was blocked judges nobody (the server had no
+   * chance to read the pongs); it is counted in `heartbeatLateTicks`. One
+   * timer per gateway, not per socket. `0` disables the heartbeat.
    * @default 30000
    */
   heartbeatInterval?: number;
@@ -222,158 +221,12 @@ export interface BackpressureOptions {
   closeAt?: number;
 }
 
-/** Where the handshake looks for a token (`handshake.token`), in this order. */
-export interface TokenSources {
-  /**
-   * A header; a `Bearer ` prefix is removed.
-   * @default 'authorization'
-   */
-  header?: string | false;
-  /**
-   * A marker in `Sec-WebSocket-Protocol`, the only header a browser can
-   * set: `new WebSocket(url, ['access_token', token])` with `protocol:
-   * 'access_token'`. The server answers with the marker as subprotocol.
-   */
-  protocol?: string;
-  /** A cookie name. */
-  cookie?: string;
-  /** A query-string parameter (tokens in URLs end up in logs: prefer the others). */
-  query?: string;
-}
-
-/** Runs on the HTTP upgrade request; a refusal is an HTTP status with a JSON body. */
-export interface HandshakeAuthOptions {
-  /**
-   * Allowed `Origin` header values (exact strings or patterns), or a
-   * predicate. A request with another origin gets 403. Requests without
-   * `Origin` (non-browser clients) pass unless `requireOrigin` is set.
-   */
-  origins?: ReadonlyArray<string | RegExp> | ((origin: string | undefined) => boolean);
-  requireOrigin?: boolean;
-  /** Where to find the token. */
-  token?: TokenSources;
-  /**
-   * Nest guards, run on the upgrade request with a `ws` execution context
-   * whose client is a {@link HandshakeClient}: classes are resolved through
-   * DI (they may inject services), instances are used as given. `false`
-   * gives 403; a thrown `UnauthorizedException` 401, `ForbiddenException`
-   * 403, and so on.
-   */
-  guards?: ReadonlyArray<Type<CanActivate> | CanActivate>;
-  /**
-   * A function, or an injectable class implementing
-   * {@link HandshakeAuthenticator}, that returns the principal. Its result
-   * becomes `client.data`; `null`, `undefined` or `false` gives 401.
-   */
-  authenticate?: ((client: HandshakeClient) => unknown) | Type<HandshakeAuthenticator>;
-  /**
-   * Milliseconds the guards and `authenticate` may take; then 503.
-   * @default 10000
-   */
-  timeout?: number;
-}
-
-/** An injectable authenticator class. */
-export interface HandshakeAuthenticator {
-  authenticate(client: HandshakeClient): unknown;
-}
-
 /**
- * What guards and authenticators see as the client during the handshake:
- * the request's facts, the token found, and a `data` object that becomes the
- * socket's `client.data`.
- */
-export interface HandshakeClient {
-  readonly handshake: Handshake;
-  /** All request headers, including the handshake ones. */
-  readonly headers: IncomingHttpHeaders;
-  readonly cookies: Readonly<Record<string, string>>;
-  /** The token from the configured sources, if any. */
-  readonly token: string | undefined;
-  /** Filled by guards; becomes `client.data` (unless `authenticate` returns a principal). */
-  data: Record<string, unknown>;
-}
-
-/** Options of `new SwitchboardAdapter(app, options)`. */
-export interface SwitchboardAdapterOptions extends SwitchboardGatewayBehaviour {
-  /** Drop-in for `WsAdapter`'s option of the same name. */
-  messageParser?: MessageParser;
-  /**
-   * Bind the ports of gateways that have their own port. The test harness
-   * turns it off and connects to those servers in memory.
-   * @default true
-   */
-  listen?: boolean;
-}
-
-/**
- * What `@WebSocketGateway(port, options)` accepts with this adapter: the
- * gateway `path` (static, or a pattern such as `/rooms/:room`), every `ws`
- * server option (`perMessageDeflate`, `verifyClient`, `handleProtocols`, ...),
- * and per-gateway overrides of the adapter's behaviour options.
- */
-export interface SwitchboardGatewayOptions
-  extends SwitchboardGatewayBehaviour,
-    Omit<ServerOptions, 'port' | 'server' | 'noServer' | 'path' | 'WebSocket' | 'maxPayload'> {
-  path?: string;
-  /** A ready-made server, returned as is (as `WsAdapter` does). */
-  server?: unknown;
-  /** Not supported (socket.io only); rejected with a clear error. */
-  namespace?: unknown;
-  [option: string]: unknown;
-}
-
-/** The behaviour options with every default applied. */
-export interface ResolvedGatewayBehaviour {
-  codec: Codec;
-  invalidMessage: InvalidMessagePolicy;
-  unknownEvent: UnknownEventPolicy;
-  maxDepth: number;
-  ordered: boolean;
-  maxPayload: number;
-  closeTimeout: number;
-  drainTimeout: number;
-  shutdownCloseCode: 1001 | 1012;
-  heartbeatInterval: number;
-  compression: false | Required<CompressionOptions>;
-  rateLimit: false | Required<RateLimitOptions>;
-  maxConnections: number;
-  maxConnectionsPerIp: number;
-  backpressure: Required<BackpressureOptions>;
-  auth: HandshakeAuthOptions | undefined;
-  messageParser: MessageParser | undefined;
-  /** A subclass's {@link SwitchboardAdapter.decodeMessage}, when it overrides it. */
-  decodeMessage: MessageDecoder | undefined;
-  /** A subclass's {@link SwitchboardAdapter.routeMessage}, when it overrides it. */
-  routeMessage: MessageRouter | undefined;
-}
-
-/**
- * @internal The extension point for frames, bound to the adapter: `(frame,
+ * The extension point for frames, bound to the adapter: `(frame,
  * isBinary, client)` to a message, or nothing to drop it. `client` is the
  * `SwitchboardSocket` (typed as `object` so interfaces import no classes).
  */
 export type MessageDecoder = (frame: Buffer, isBinary: boolean, client: object) => DecodedFrame;
 
-/** @internal The extension point for routing, bound to the adapter: the event whose handler runs, or `undefined` for none. */
+/** The extension point for routing, bound to the adapter: the event whose handler runs, or `undefined` for none. */
 export type MessageRouter = (message: InboundMessage, client: object) => string | undefined;
-
-/** Keys that belong to this adapter and are not handed to `ws`. */
-export const BEHAVIOUR_OPTION_KEYS = [
-  'codec',
-  'invalidMessage',
-  'unknownEvent',
-  'maxDepth',
-  'ordered',
-  'maxPayload',
-  'closeTimeout',
-  'drainTimeout',
-  'shutdownCloseCode',
-  'heartbeatInterval',
-  'compression',
-  'rateLimit',
-  'maxConnections',
-  'maxConnectionsPerIp',
-  'backpressure',
-  'auth',
-] as const;

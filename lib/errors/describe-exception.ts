@@ -1,13 +1,13 @@
 import { HttpException, IntrinsicException } from '@nestjs/common';
 import { WsException } from '@nestjs/websockets';
-import { ErrorCode } from '../errors/error-codes.js';
-import { SwitchboardError } from '../errors/switchboard.error.js';
+import { ErrorCode } from './error-codes.js';
+import { INTERNAL_ERROR_BODY } from './log-unexpected.js';
+import { SwitchboardError } from './switchboard.error.js';
 import type { ErrorBody } from '../interfaces/envelope.interface.js';
-import { issuesFromMessages } from '../validation/validation-issue.js';
+import { issuesFromMessages } from './validation-issue.js';
 
 /** Nest's message for a failed guard (`FORBIDDEN_MESSAGE` in @nestjs/core). */
 const GUARD_DENIED_MESSAGE = 'Forbidden resource';
-const INTERNAL_MESSAGE = 'Internal server error';
 
 const CODE_BY_HTTP_STATUS: Readonly<Record<number, ErrorCode>> = {
   400: ErrorCode.BAD_REQUEST,
@@ -41,7 +41,7 @@ export function describeException(exception: unknown): DescribedException {
     return { body: describeHttpException(exception), unexpected: exception.getStatus() >= 500 };
   }
   return {
-    body: { code: ErrorCode.INTERNAL, message: INTERNAL_MESSAGE },
+    body: { ...INTERNAL_ERROR_BODY },
     unexpected: !(exception instanceof IntrinsicException),
   };
 }
@@ -66,7 +66,7 @@ function describeWsError(error: unknown): ErrorBody {
 function describeHttpException(exception: HttpException): ErrorBody {
   const status = exception.getStatus();
   if (status >= 500) {
-    return { code: ErrorCode.INTERNAL, message: INTERNAL_MESSAGE };
+    return { ...INTERNAL_ERROR_BODY };
   }
   const response = exception.getResponse();
   const code = CODE_BY_HTTP_STATUS[status] ?? ErrorCode.BAD_REQUEST;

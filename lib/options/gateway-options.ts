@@ -1,58 +1,108 @@
+import { Logger } from '@nestjs/common';
 import type { ServerOptions } from 'ws';
-import { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_MAX_DEPTH, DEFAULT_MAX_PAYLOAD } from '../constants.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { SwitchboardError } from '../errors/switchboard.error.js';
-import {
-  BEHAVIOUR_OPTION_KEYS,
-  type BackpressureOptions,
-  type CompressionOptions,
-  type RateLimitOptions,
-  type ResolvedGatewayBehaviour,
-  type SwitchboardAdapterOptions,
-  type SwitchboardGatewayBehaviour,
-  type SwitchboardGatewayOptions,
-} from '../interfaces/switchboard-options.interface.js';
+import type { SwitchboardAdapterOptions, SwitchboardGatewayOptions } from '../interfaces/adapter-options.interface.js';
+import type { Codec } from '../interfaces/codec.interface.js';
+import type {
+  BackpressureOptions,
+  CompressionOptions,
+  InvalidMessagePolicy,
+  MessageDecoder,
+  MessageParser,
+  MessageRouter,
+  RateLimitOptions,
+  SwitchboardGatewayBehaviour,
+  UnknownEventPolicy,
+} from '../interfaces/gateway-behaviour.interface.js';
+import type { HandshakeAuthOptions } from '../interfaces/handshake-auth.interface.js';
 import { JsonCodec } from '../protocol/json.codec.js';
 
-const COMPRESSION_DEFAULTS: Required<CompressionOptions> = {
-  threshold: 1024,
-  level: 1,
-  memLevel: 8,
-  windowBits: 15,
-  serverContextTakeover: false,
-  clientContextTakeover: false,
-  concurrencyLimit: 10,
-};
+const logger = new Logger('SwitchboardAdapter');
 
-const BACKPRESSURE_DEFAULTS: Required<BackpressureOptions> = {
-  highWaterMark: 1024 * 1024,
-  policy: 'skip',
-  closeAt: 8 * 1024 * 1024,
-};
-
-/** The defaults, in one place; the README's options table mirrors it. */
-export function defaultBehaviour(): ResolvedGatewayBehaviour {
-  return {
-    codec: new JsonCodec(),
-    invalidMessage: 'ignore',
-    unknownEvent: 'ignore',
-    maxDepth: DEFAULT_MAX_DEPTH,
+/**
+ * Every default, in one literal. The resolved behaviour's type, the list of
+ * option keys this adapter owns, and the README's options table all follow
+ * from it; nothing else in the library holds a default of its own.
+ */
+export const DEFAULTS = {
+  /** Behaviour options, settable on the adapter and per gateway (see SwitchboardGatewayBehaviour). */
+  behaviour: {
+    // JsonCodec is stateless: one instance serves every gateway.
+    codec: new JsonCodec() as Codec,
+    invalidMessage: 'ignore' as InvalidMessagePolicy,
+    unknownEvent: 'ignore' as UnknownEventPolicy,
+    /** Levels of nesting: deeper input would overflow the stack when a reply is encoded or a pipe transforms it. */
+    maxDepth: 64,
     ordered: false,
-    maxPayload: DEFAULT_MAX_PAYLOAD,
-    closeTimeout: DEFAULT_CLOSE_TIMEOUT_MS,
+    /** 1 MiB: `ws` defaults to 100 MiB, which lets one client make the server buffer 100 MiB per frame. */
+    maxPayload: 1024 * 1024,
+    closeTimeout: 1000,
     drainTimeout: 5000,
-    shutdownCloseCode: 1001,
+    shutdownCloseCode: 1001 as 1001 | 1012,
     heartbeatInterval: 30_000,
-    compression: false,
-    rateLimit: false,
+    compression: false as false | Required<CompressionOptions>,
+    rateLimit: false as false | Required<RateLimitOptions>,
     maxConnections: 0,
     maxConnectionsPerIp: 0,
-    backpressure: { ...BACKPRESSURE_DEFAULTS },
-    auth: undefined,
-    messageParser: undefined,
-    decodeMessage: undefined,
-    routeMessage: undefined,
-  };
+    backpressure: { highWaterMark: 1024 * 1024, policy: 'skip', closeAt: 8 * 1024 * 1024 } as Required<BackpressureOptions>,
+    auth: undefined as HandshakeAuthOptions | undefined,
+  },
+  /** Fields of `compression` left out when it is turned on. */
+  compression: {
+    threshold: 1024,
+    level: 1,
+    memLevel: 8,
+    windowBits: 15,
+    serverContextTakeover: false,
+    clientContextTakeover: false,
+    concurrencyLimit: 10,
+  } satisfies Required<CompressionOptions>,
+  /** `rateLimit.closeAfter`; `burst` defaults to `messagesPerSecond`. */
+  rateLimitCloseAfter: 100,
+  /** Milliseconds handshake guards and `authenticate` may take (`auth.timeout`). */
+  authTimeout: 10_000,
+  /** Milliseconds a server-to-client `client.request()` waits for the ack. */
+  requestTimeout: 10_000,
+};
+
+/** The largest frame accepted by default, in bytes. */
+export const DEFAULT_MAX_PAYLOAD = DEFAULTS.behaviour.maxPayload;
+
+type BehaviourDefaults = typeof DEFAULTS.behaviour;
+
+/** The behaviour options with every default applied, plus what only the adapter sets. */
+export type ResolvedGatewayBehaviour = BehaviourDefaults & {
+  /** platform-ws's inbound parser (adapter option only). */
+  messageParser: MessageParser | undefined;
+  /** A subclass's `decodeMessage`, when it overrides it. */
+  decodeMessage: MessageDecoder | undefined;
+  /** A subclass's `routeMessage`, when it overrides it. */
+  routeMessage: MessageRouter | undefined;
+};
+
+/** Keys of gateway options that belong to this adapter and are not handed to `ws`. */
+export const BEHAVIOUR_OPTION_KEYS: ReadonlySet<string> = new Set(Object.keys(DEFAULTS.behaviour));
+
+/**
+ * `ws`'s WebSocketServer options and the keys Nest itself puts into gateway
+ * options: a key in neither list nor ours is most likely a typo
+ * (`heartbeatIntervall`), warned about once.
+ */
+const KNOWN_FOREIGN_KEYS: ReadonlySet<string> = new Set([
+  // ws ServerOptions
+  'host', 'backlog', 'verifyClient', 'handleProtocols', 'clientTracking', 'perMessageDeflate',
+  'skipUTF8Validation', 'allowSynchronousEvents', 'autoPong',
+  // socket.io-flavoured keys Nest's GatewayMetadata declares; harmless here.
+  'transports', 'cors', 'serveClient', 'adapter', 'parser', 'connectTimeout', 'pingTimeout', 'pingInterval',
+  'upgradeTimeout', 'maxHttpBufferSize', 'allowRequest', 'allowUpgrades', 'cookie', 'allowEIO3', 'connectionStateRecovery',
+]);
+
+const warnedKeys = new Set<string>();
+
+/** A fresh copy of the defaults (objects inside are copied, so a gateway can change its own). */
+function defaultBehaviour(): ResolvedGatewayBehaviour {
+  return { ...DEFAULTS.behaviour, backpressure: { ...DEFAULTS.behaviour.backpressure }, messageParser: undefined, decodeMessage: undefined, routeMessage: undefined };
 }
 
 /** Applies adapter options over the defaults, validating each one. */
@@ -81,9 +131,13 @@ export function splitGatewayOptions(
   const wsOptions: Record<string, unknown> = {};
   const overrides: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(options)) {
-    if ((BEHAVIOUR_OPTION_KEYS as readonly string[]).includes(key)) {
+    if (BEHAVIOUR_OPTION_KEYS.has(key)) {
       overrides[key] = value;
     } else if (value !== undefined) {
+      if (!KNOWN_FOREIGN_KEYS.has(key) && !warnedKeys.has(key)) {
+        warnedKeys.add(key);
+        logger.warn(`Unknown gateway option "${key}": neither a SwitchboardAdapter option nor a ws server option (a typo?); it is handed to ws, which ignores it.`);
+      }
       wsOptions[key] = value;
     }
   }
@@ -95,7 +149,7 @@ export function splitGatewayOptions(
 }
 
 /** Our compression options in `ws`'s vocabulary. */
-export function toPerMessageDeflate(compression: false | Required<CompressionOptions>): ServerOptions['perMessageDeflate'] {
+function toPerMessageDeflate(compression: false | Required<CompressionOptions>): ServerOptions['perMessageDeflate'] {
   if (compression === false) {
     return false;
   }
@@ -195,7 +249,7 @@ function resolveCompression(compression: false | CompressionOptions, check: Chec
   if (compression === false) {
     return false;
   }
-  const merged = { ...COMPRESSION_DEFAULTS, ...compression };
+  const merged = { ...DEFAULTS.compression, ...compression };
   check('compression.threshold', Number.isSafeInteger(merged.threshold) && merged.threshold >= 0, 'an integer >= 0 (bytes)');
   check('compression.level', Number.isInteger(merged.level) && merged.level >= 0 && merged.level <= 9, 'an integer 0-9');
   check('compression.memLevel', Number.isInteger(merged.memLevel) && merged.memLevel >= 1 && merged.memLevel <= 9, 'an integer 1-9');
@@ -209,7 +263,7 @@ function resolveRateLimit(rateLimit: false | RateLimitOptions, check: Check): fa
     return false;
   }
   check('rateLimit.messagesPerSecond', typeof rateLimit?.messagesPerSecond === 'number' && rateLimit.messagesPerSecond > 0, 'a positive number');
-  const merged = { burst: rateLimit.messagesPerSecond, closeAfter: 100, ...rateLimit };
+  const merged = { burst: rateLimit.messagesPerSecond, closeAfter: DEFAULTS.rateLimitCloseAfter, ...rateLimit };
   check('rateLimit.burst', typeof merged.burst === 'number' && merged.burst >= 1, 'a number >= 1');
   check('rateLimit.closeAfter', Number.isSafeInteger(merged.closeAfter) && merged.closeAfter >= 1, 'an integer >= 1');
   return merged;

@@ -1,12 +1,14 @@
 import { Logger } from '@nestjs/common';
 import type { ErrorBody, MessageId } from '../interfaces/envelope.interface.js';
-import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
-import { describeException } from './exception-to-error-body.js';
-import { sendFailure, sendOkAck, sendValue } from './outbound.js';
+import type { Connection } from '../connection/connection.interface.js';
+import { describeException } from '../errors/describe-exception.js';
+import { logUnexpected } from '../errors/log-unexpected.js';
+import { sendFailure, sendOkAck, sendValue } from '../outbound/outbound.js';
 
 const logger = new Logger('SwitchboardAdapter');
 
-const kPendingReply = Symbol('switchboard.pendingReply');
+/** Process-wide, so the ESM and CJS copies of the package find each other's replies. */
+const kPendingReply = Symbol.for('nestjs-switchboard.pendingReply');
 
 /** The ack function handed to handlers (Nest's `@Ack()` finds it among the arguments). */
 export type AckFunction = ((response?: unknown) => void) & { readonly [kPendingReply]: PendingReply };
@@ -25,7 +27,7 @@ export class PendingReply {
   readonly ack: AckFunction;
 
   constructor(
-    readonly socket: SwitchboardSocket,
+    readonly socket: Connection,
     /** `undefined` for a message without id whose handler acks by hand. */
     readonly id: MessageId | undefined,
   ) {
@@ -71,17 +73,19 @@ export class PendingReply {
    * without answering. That filter saw the error, so it is not logged again.
    */
   rejectWithRecordedFailure(): void {
-    this.rejectWithException(this.failure, false);
+    if (!this.settled) {
+      this.reject(describeException(this.failure).body);
+    }
   }
 
-  /** Maps an exception onto an error answer; server bugs are logged once, with their stack. */
-  rejectWithException(exception: unknown, logUnexpected = true): void {
+  /** Maps an exception onto an error answer; a server bug is logged once, with its stack. */
+  rejectWithException(exception: unknown): void {
     if (this.settled) {
       return;
     }
     const { body, unexpected } = describeException(exception);
-    if (unexpected && logUnexpected) {
-      logger.error(exception instanceof Error ? exception.message : String(exception), exception instanceof Error ? exception.stack : undefined);
+    if (unexpected) {
+      logUnexpected(logger, exception);
     }
     this.reject(body);
   }

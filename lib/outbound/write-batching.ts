@@ -1,7 +1,7 @@
-import type { Socket } from 'node:net';
-import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
+import type { Connection } from '../connection/connection.interface.js';
+import { tcpSocketOf } from '../internals/ws.js';
 
-const corked: SwitchboardSocket[] = [];
+const corked: Connection[] = [];
 
 /**
  * Holds a socket's writes until the end of the current tick, so the replies
@@ -10,11 +10,11 @@ const corked: SwitchboardSocket[] = [];
  * cost. The socket is uncorked on `process.nextTick`, before any I/O, so no
  * reply waits longer than the code already running.
  */
-export function batchWritesThisTick(socket: SwitchboardSocket): void {
+export function batchWritesThisTick(socket: Connection): void {
   if (socket._corked) {
     return;
   }
-  const raw = (socket as unknown as { _socket?: Socket })._socket;
+  const raw = tcpSocketOf(socket);
   if (raw === undefined || typeof raw.cork !== 'function') {
     return;
   }
@@ -29,7 +29,7 @@ function uncorkAll(): void {
   for (let i = 0; i < corked.length; i++) {
     const socket = corked[i];
     socket._corked = false;
-    (socket as unknown as { _socket: Socket })._socket.uncork();
+    tcpSocketOf(socket)?.uncork();
   }
   corked.length = 0;
 }

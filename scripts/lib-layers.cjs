@@ -1,0 +1,27 @@
+/**
+ * The layers of lib/, top to bottom: a folder may import its own layer and
+ * the layers above it, never one below. Enforced by .dependency-cruiser.cjs
+ * (in `npm test`); drawn in lib/README.md (test/unit/layout.spec.ts checks
+ * that the drawing lists the same layers).
+ */
+const LAYERS = [
+  ['constants.ts', 'errors', 'interfaces'],
+  ['utils', 'internals', 'protocol', 'stats', 'options'],
+  ['connection'],
+  ['rooms', 'limits', 'liveness', 'broker'],
+  ['outbound'],
+  ['ack', 'requests', 'broadcast'],
+  ['socket', 'hub'],
+  ['dispatch', 'filters', 'interceptors', 'validation', 'auth'],
+  ['adapter', 'module'],
+  ['index.ts', 'testing'],
+];
+
+/** Imports that are forbidden inside one layer: (from, to). */
+const SAME_LAYER_FORBIDDEN = [
+  ['socket', 'hub'], // the server is given its broadcast target; it never reaches for the hub
+  ['module', 'adapter'],
+  ['options', 'utils'],
+];
+
+module.exports = { LAYERS, SAME_LAYER_FORBIDDEN };
