@@ -5,8 +5,8 @@
  * that the drawing lists the same layers).
  */
 const LAYERS = [
-  ['constants.ts', 'errors', 'interfaces'],
-  ['utils', 'internals', 'protocol', 'stats', 'options'],
+  ['constants.ts', 'utils', 'errors', 'interfaces'],
+  ['internals', 'protocol', 'stats', 'options'],
   ['connection'],
   ['rooms', 'limits', 'liveness', 'broker'],
   ['outbound'],
@@ -21,7 +21,7 @@ const LAYERS = [
 const SAME_LAYER_FORBIDDEN = [
   ['socket', 'hub'], // the server is given its broadcast target; it never reaches for the hub
   ['module', 'adapter'],
-  ['options', 'utils'],
+  ['utils', 'errors'], // utils are leaves: errors may use them, not the other way round
 ];
 
 module.exports = { LAYERS, SAME_LAYER_FORBIDDEN };
