@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { mergeMap, type Observable } from 'rxjs';
 import { findPendingReply } from '../ack/pending-reply.js';
 import type { MessageId } from '../interfaces/envelope.interface.js';
-import { loadOptionalPackage } from '../utils/load-optional-package.js';
+import { loadOptionalPackage } from '../internals/optional-package.js';
 import { REPLY_EVENT_METADATA } from './reply-event.decorator.js';
 
 export interface WsTransformInterceptorOptions {

@@ -1,5 +1,5 @@
 import type { Codec } from '../interfaces/codec.interface.js';
-import { loadOptionalPackage } from '../utils/load-optional-package.js';
+import { loadOptionalPackage } from '../internals/optional-package.js';
 
 /** The part of `msgpackr`'s `Packr` this codec uses. */
 interface MsgpackrPacker {
