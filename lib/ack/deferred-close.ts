@@ -21,14 +21,14 @@ export interface PendingClose {
  * there is nothing to wait for and the close can happen now.
  */
 export function deferClose(socket: Connection, code: number | undefined, reason: string | Buffer | undefined): boolean {
-  const gateway = socket._server;
-  if (gateway === undefined || socket._inflight === 0 || socket.readyState !== WebSocket.OPEN || closeFrameReceived(socket)) {
+  const server = socket._server;
+  if (server === undefined || socket._inflight === 0 || socket.readyState !== WebSocket.OPEN || closeFrameReceived(socket)) {
     return false;
   }
   const extras = (socket._extras ??= {});
   if (extras.pendingClose === undefined) {
     socket.pause();
-    const timer = setTimeout(runDeferredClose, gateway.behaviour.drainTimeout, socket);
+    const timer = setTimeout(runDeferredClose, server.behaviour.drainTimeout, socket);
     timer.unref();
     extras.pendingClose = { code, reason, timer };
   }

@@ -115,33 +115,33 @@ export class SwitchboardAdapter extends AbstractWsAdapter {
   protected routeMessage?(message: InboundMessage, client: SwitchboardSocket): string | undefined;
 
   override create(port: number, options: SwitchboardGatewayOptions = {}): SwitchboardServer {
-    const { path, server, namespace, ...rest } = options;
+    const { path, server: readyMade, namespace, ...rest } = options;
     if (namespace !== undefined) {
       throw new SwitchboardError(
         ErrorCode.INVALID_OPTION,
         'SwitchboardAdapter does not support socket.io namespaces: give each gateway its own `path` instead.',
       );
     }
-    if (server !== undefined && server !== null) {
+    if (readyMade !== undefined && readyMade !== null) {
       // WsAdapter returns a ready-made server untouched; so do we.
-      return server as SwitchboardServer;
+      return readyMade as SwitchboardServer;
     }
     const { behaviour, wsOptions } = splitGatewayOptions(this.behaviour, rest);
-    const gatewayPath = normalizePath(path);
+    const serverPath = normalizePath(path);
     wsOptions.handleProtocols = withTokenProtocol(behaviour.auth?.token?.protocol, wsOptions.handleProtocols);
-    const gateway = new SwitchboardServer(gatewayPath, behaviour, wsOptions, {
-      target: this.hub.targetFor(gatewayPath, behaviour.codec),
-      lifecycle: this.hub.lifecycleFor(gatewayPath),
+    const server = new SwitchboardServer(serverPath, behaviour, wsOptions, {
+      target: this.hub.targetFor(serverPath, behaviour.codec),
+      lifecycle: this.hub.lifecycleFor(serverPath),
       globalWsFilter: this.globalWsFilter,
     });
-    gateway.on('error', (error: Error) => logger.error(error.message, error.stack));
+    server.on('error', (error: Error) => logger.error(error.message, error.stack));
     const auth = behaviour.auth === undefined ? undefined : new HandshakeAuth(behaviour.auth, this.resolverFor?.(port, options));
     const router = this.routerFor(port);
-    router.add(gateway, auth);
-    gateway.httpServer = router.httpServer;
-    this.servers.add(gateway);
-    this.hub.register(gateway);
-    return gateway;
+    router.add(server, auth);
+    server.httpServer = router.httpServer;
+    this.servers.add(server);
+    this.hub.register(server);
+    return server;
   }
 
   override bindClientConnect(server: SwitchboardServer, callback: (...args: unknown[]) => void): void {
@@ -170,20 +170,20 @@ export class SwitchboardAdapter extends AbstractWsAdapter {
     // directly, Observables are subscribed to by the dispatcher.
     _transform: (data: unknown) => Observable<unknown>,
   ): void {
-    const gateway = client._server;
-    if (gateway === undefined) {
+    const server = client._server;
+    if (server === undefined) {
       return; // Not a socket of this adapter (a `server` option passed through).
     }
     if (client._handlers === undefined) {
       client._handlers = handlers;
-      client._routes = routesFor(gateway, handlers);
+      client._routes = routesFor(server, handlers);
       client.on('message', onSocketMessage);
       return;
     }
     // Several gateways share one port and path: serve them all from one listener.
     const merged = [...client._handlers, ...handlers];
     client._handlers = merged;
-    client._routes = routesFor(gateway, merged);
+    client._routes = routesFor(server, merged);
   }
 
   /**

@@ -34,12 +34,12 @@ const ORDERED_QUEUE_PAUSE_AT = 256;
  */
 export function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
   const socket = this as SwitchboardSocket;
-  const gateway = socket._server!;
-  gateway.stats.messagesReceived++;
+  const server = socket._server!;
+  server.stats.messagesReceived++;
   if (socket.readyState !== WebSocket.OPEN) {
     return; // A frame read after the close frame went out: nothing can answer it.
   }
-  const behaviour = gateway.behaviour;
+  const behaviour = server.behaviour;
   // Every frame counts against the rate limit, readable or not: decoding is
   // the work a flood of garbage would otherwise get for free.
   const verdict = behaviour.rateLimit === false ? RateVerdict.Accept : takeToken(socket, behaviour.rateLimit, Date.now());
@@ -62,8 +62,8 @@ export function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolea
     // later messages are not run, but an id still gets its one answer.
     return answerRefused(socket, message.id, { code: closingWith, message: 'The connection is closing.' });
   }
-  if (gateway.closing) {
-    gateway.stats.refusedWhileClosing++;
+  if (server.closing) {
+    server.stats.refusedWhileClosing++;
     return sendFailure(socket, message.id, { code: ErrorCode.SERVER_SHUTTING_DOWN, message: 'The server is shutting down.' });
   }
   const event = behaviour.routeMessage === undefined ? message.event : behaviour.routeMessage(message, socket);
@@ -168,36 +168,36 @@ const reportedParserThrows = new WeakSet<object>();
  * is an error line; later ones are debug lines.
  */
 function reportParserThrow(socket: SwitchboardSocket, error: unknown): void {
-  const gateway = socket._server!;
+  const server = socket._server!;
   const text = `The message parser threw: ${error instanceof Error ? error.message : String(error)}`;
-  if (reportedParserThrows.has(gateway)) {
+  if (reportedParserThrows.has(server)) {
     logger.debug(text);
     return;
   }
-  reportedParserThrows.add(gateway);
-  logUnexpected(logger, error, `The message parser threw (further parser errors on ${gateway.path} are logged at debug level)`);
+  reportedParserThrows.add(server);
+  logUnexpected(logger, error, `The message parser threw (further parser errors on ${server.path} are logged at debug level)`);
 }
 
 /** Answers a frame over the rate limit (an id gets its error ack) and closes on persistent abuse. */
 function refuseOverRate(socket: SwitchboardSocket, message: InboundMessage | ClientAck | ProtocolViolation | undefined, verdict: RateVerdict): void {
-  const gateway = socket._server!;
-  gateway.stats.rateLimited++;
+  const server = socket._server!;
+  server.stats.rateLimited++;
   // A message is told it was refused; unreadable frames without an id are not answered.
   const answerable = message instanceof ProtocolViolation ? message.id !== undefined : message !== undefined && !(message instanceof ClientAck);
   if (answerable) {
     sendFailure(socket, message!.id, { code: ErrorCode.RATE_LIMITED, message: 'Too many messages; slow down.' });
   }
   if (verdict === RateVerdict.Close) {
-    gateway.stats.rateLimitCloses++;
+    server.stats.rateLimitCloses++;
     socket.close(CloseCode.POLICY_VIOLATION, ErrorCode.RATE_LIMITED);
   }
 }
 
 /** Applies the gateway's invalid-message policy to a frame that cannot be dispatched. */
 function refuseFrame(socket: SwitchboardSocket, code: ErrorCode, message: string, id: MessageId | undefined): void {
-  const gateway = socket._server!;
-  gateway.stats.invalidMessages++;
-  const policy = gateway.behaviour.invalidMessage;
+  const server = socket._server!;
+  server.stats.invalidMessages++;
+  const policy = server.behaviour.invalidMessage;
   logger.debug(`Client ${socket.id}: ${code}: ${message}`);
   if (policy === 'close') {
     if (id !== undefined) {
@@ -213,9 +213,9 @@ function refuseFrame(socket: SwitchboardSocket, code: ErrorCode, message: string
 }
 
 function answerUnknownEvent(socket: SwitchboardSocket, message: InboundMessage): void {
-  const gateway = socket._server!;
-  gateway.stats.unknownEvents++;
-  if (message.id !== undefined || gateway.behaviour.unknownEvent === 'reply') {
+  const server = socket._server!;
+  server.stats.unknownEvents++;
+  if (message.id !== undefined || server.behaviour.unknownEvent === 'reply') {
     // The event name is the client's own input: it is not echoed back.
     sendFailure(socket, message.id, { code: ErrorCode.UNKNOWN_EVENT, message: 'No handler for this event.' });
   }

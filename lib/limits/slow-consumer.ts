@@ -52,9 +52,9 @@ function closeSlowConsumer(socket: Connection, buffered: number): void {
   if (socket.readyState !== WebSocket.OPEN || socket._extras?.pendingClose !== undefined) {
     return; // Already closing.
   }
-  const gateway = socket._server!;
-  gateway.stats.slowConsumerCloses++;
+  const server = socket._server!;
+  server.stats.slowConsumerCloses++;
   logger.debug(`Client ${socket.id}: ${buffered} bytes unread, closing (${ErrorCode.SLOW_CONSUMER})`);
   socket.close(CloseCode.TRY_AGAIN_LATER, ErrorCode.SLOW_CONSUMER);
-  setTimeout(() => socket.terminate(), gateway.behaviour.closeTimeout).unref();
+  setTimeout(() => socket.terminate(), server.behaviour.closeTimeout).unref();
 }

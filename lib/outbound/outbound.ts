@@ -30,13 +30,13 @@ export function writeValue(socket: Connection, value: unknown, compress?: boolea
   if (socket.readyState !== WebSocket.OPEN) {
     return WriteOutcome.NotOpen;
   }
-  const gateway = socket._server!;
-  if (socket.bufferedAmount >= gateway.behaviour.backpressure.highWaterMark && refuseReplyToSlowConsumer(socket)) {
+  const server = socket._server!;
+  if (socket.bufferedAmount >= server.behaviour.backpressure.highWaterMark && refuseReplyToSlowConsumer(socket)) {
     return WriteOutcome.Refused;
   }
   let frame: string | Buffer;
   try {
-    frame = gateway.behaviour.codec.encode(value);
+    frame = server.behaviour.codec.encode(value);
   } catch (error) {
     logUnexpected(logger, error, 'A reply could not be encoded and was not sent');
     return WriteOutcome.EncodeFailed;

@@ -31,17 +31,17 @@ export function requestClient(socket: Connection, event: string, data: unknown, 
   const requests = ((socket._extras ??= {}).requests ??= { seq: 0, pending: new Map() });
   const id = ++requests.seq;
   const pending = requests.pending;
-  const gateway = socket._server!;
+  const server = socket._server!;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       pending.delete(id);
-      gateway.stats.requestsTimedOut++;
+      server.stats.requestsTimedOut++;
       reject(new SwitchboardError(ErrorCode.REQUEST_TIMEOUT, `The client did not ack "${event}" within ${timeoutMs} ms.`));
     }, timeoutMs);
     // A pending request must not keep the process alive on its own.
     timer.unref();
     pending.set(id, { resolve, reject, timer });
-    gateway.stats.requestsSent++;
+    server.stats.requestsSent++;
     if (!sendValue(socket, { event, data, id })) {
       clearTimeout(timer);
       pending.delete(id);

@@ -34,15 +34,15 @@ function onSocketError(this: WebSocket, error: Error & { code?: string }): void 
 
 function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
   const socket = this as SwitchboardSocket;
-  const gateway = socket._server!;
+  const server = socket._server!;
   const onDisconnect = socket._onDisconnect;
   if (typeof onDisconnect === 'function') {
     onDisconnect(code, reason);
   } else if (onDisconnect !== undefined) {
     onDisconnect.forEach((callback) => callback(code, reason));
   }
-  gateway.stats.connectionsClosed++;
-  gateway.untrack(socket);
+  server.stats.connectionsClosed++;
+  server.untrack(socket);
   cancelDeferredClose(socket);
   rejectPendingRequests(socket);
   const subscriptions = socket._extras?.subscriptions;
@@ -52,5 +52,5 @@ function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
       subscription.unsubscribe();
     }
   }
-  gateway.rooms.leaveAll(socket);
+  server.rooms.leaveAll(socket);
 }

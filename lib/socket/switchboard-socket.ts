@@ -145,10 +145,10 @@ export class SwitchboardSocket<TData extends object = SocketData> extends WebSoc
 
   /** Joins one room or several. Joining a room twice is a no-op. */
   join(rooms: string | readonly string[]): void {
-    const gateway = this.gatewayOrThrow();
+    const server = this.serverOrThrow();
     for (const room of typeof rooms === 'string' ? [rooms] : rooms) {
       assertRoomName(room);
-      gateway.rooms.join(this as SwitchboardSocket, room);
+      server.rooms.join(this as SwitchboardSocket, room);
     }
   }
 
@@ -165,12 +165,12 @@ export class SwitchboardSocket<TData extends object = SocketData> extends WebSoc
 
   /** Members of these rooms except this client: `client.to('lobby').emit('typing', nick)`. */
   to(rooms: RoomTarget): BroadcastOperator<SwitchboardSocket> {
-    return this.gatewayOrThrow().to(rooms).exceptClient(this.id);
+    return this.serverOrThrow().to(rooms).exceptClient(this.id);
   }
 
   /** Every client of the gateway except this one. */
   get broadcast(): BroadcastOperator<SwitchboardSocket> {
-    return this.gatewayOrThrow().broadcast.exceptClient(this.id);
+    return this.serverOrThrow().broadcast.exceptClient(this.id);
   }
 
   // --- Server-to-client requests. -------------------------------------------
@@ -184,7 +184,7 @@ export class SwitchboardSocket<TData extends object = SocketData> extends WebSoc
     return requestClient(this as SwitchboardSocket, event, data, options.timeout ?? DEFAULTS.requestTimeout) as Promise<T>;
   }
 
-  private gatewayOrThrow(): SocketServer {
+  private serverOrThrow(): SocketServer {
     if (this._server === undefined) {
       throw new SwitchboardError(ErrorCode.UNKNOWN_GATEWAY, 'This socket is not attached to a gateway yet.');
     }
