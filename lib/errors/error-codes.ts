@@ -208,7 +208,7 @@ export const ERROR_CODES: readonly ErrorCodeInfo[] = [
     description: 'Two gateways on one port claim the same path (after trailing-slash normalisation).',
   },
   { code: ErrorCode.LISTEN_FAILED, kind: 'setup', description: 'A gateway port could not be bound (for example EADDRINUSE).' },
-  { code: ErrorCode.MISSING_PACKAGE, kind: 'setup', description: 'An optional peer dependency (msgpackr, ioredis) is not installed.' },
+  { code: ErrorCode.MISSING_PACKAGE, kind: 'setup', description: 'An optional peer dependency (msgpackr for the MessagePack codec) is not installed; the message says what to install.' },
 ];
 
 /**

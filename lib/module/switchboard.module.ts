@@ -6,7 +6,8 @@ import { Broadcaster } from './broadcaster.js';
 export interface SwitchboardModuleOptions {
   /**
    * Carries broadcasts between processes. Default: an in-memory broker
-   * (one process). See `nestjs-switchboard/redis` for several.
+   * (one process), or an `InMemoryBus`-backed one for several apps in one process. Any
+   * implementation of `Broker` that passes the conformance suite works.
    */
   broker?: Broker;
 }
