@@ -4,7 +4,9 @@ export { SwitchboardSocket, type SocketData } from './socket/switchboard-socket.
 export type { GatewayStatsSnapshot } from './stats/gateway-stats.js';
 export { BroadcastOperator, type ClientRef, type ExceptTarget, type RoomTarget } from './broadcast/broadcast-operator.js';
 // The broker seam: what a broker implements (see test/conformance/broker.suite.ts).
-export type { BroadcastPacket, Broker, BrokerNode, Targeting } from './broker/broker.interface.js';
+export type { BroadcastPacket, Broker, BrokerReceiver, BrokerStats, Targeting } from './broker/broker.interface.js';
+export { nodeChannel, pathChannel, roomChannel } from './broker/channel.js';
+export type { ClusterStats } from './hub/switchboard-hub.js';
 export { InMemoryBroker, InMemoryBus } from './broker/in-memory.broker.js';
 export { Broadcaster } from './module/broadcaster.js';
 export { SwitchboardModule, type SwitchboardModuleAsyncOptions, type SwitchboardModuleOptions } from './module/switchboard.module.js';

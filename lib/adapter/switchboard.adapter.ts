@@ -133,6 +133,7 @@ export class SwitchboardAdapter extends AbstractWsAdapter {
       target: this.hub.targetFor(serverPath, behaviour.codec),
       lifecycle: this.hub.lifecycleFor(serverPath),
       globalWsFilter: this.globalWsFilter,
+      nodeTag: this.hub.nodeTagBytes,
     });
     server.on('error', (error: Error) => logger.error(error.message, error.stack));
     const auth = behaviour.auth === undefined ? undefined : new HandshakeAuth(behaviour.auth, this.resolverFor?.(port, options));

@@ -14,9 +14,8 @@ export interface Targeting {
 }
 
 /**
- * A broadcast as it crosses processes: already encoded once (`frame`), plus
- * the targeting every node applies to its own sockets. Plain data, so a
- * broker can serialise it however it likes.
+ * A broadcast: already encoded once (`frame`), plus the targeting every node
+ * applies to its own sockets.
  */
 export interface BroadcastPacket extends Targeting {
   /** The gateway path the broadcast belongs to (rooms are scoped per gateway path). */
@@ -29,35 +28,51 @@ export interface BroadcastPacket extends Targeting {
   readonly compress: boolean;
 }
 
-/** What the hub gives a broker: its identity and the way into local delivery. */
-export interface BrokerNode {
-  /** Unique per process; a broker drops packets that come back to their origin. */
-  readonly nodeId: string;
-  /** Delivers a packet that came from another node to this node's sockets. */
-  deliver(packet: BroadcastPacket): void;
+/** Called by a broker for every message that arrives on a channel this node subscribed to. */
+export type BrokerReceiver = (channel: string, payload: Buffer) => void;
+
+/** What a broker counts; the hub adds them to its own figures. */
+export interface BrokerStats {
+  /** Payloads handed to the engine. */
+  published: number;
+  /** Payloads dropped because the engine was unreachable and the buffer was full (or the engine refused them). */
+  publishDropped: number;
+  /** Payloads waiting for the engine now (bounded by the broker's buffer). */
+  publishBuffered: number;
+  /** Payloads received on subscribed channels. */
+  received: number;
+  /** Channels subscribed now. */
+  subscriptions: number;
+  /** Times the connection to the engine was lost and re-established. */
+  reconnects: number;
+  /** Subscribe commands sent to restore subscriptions after reconnects (each covers a batch of channels). */
+  resubscribeCommands: number;
 }
 
 /**
- * The seam between rooms and the transport that carries broadcasts between
- * processes. The hub calls it:
- * - `publish` for every broadcast that is not `local()` (after delivering
- *   to its own sockets), so the broker only ever sends to *other* nodes;
- * - `subscribe` / `unsubscribe` as rooms are created and deleted here, so a
- *   broker can route a room's traffic only to nodes that have its members.
- *   Calls are balanced and never repeated: the hub counts references.
- *   `room === undefined` stands for gateway-wide traffic (no room, several
- *   rooms, or client ids), which every node with the gateway receives.
+ * The transport between the nodes of a cluster: named channels carrying
+ * opaque payloads. Routing (which channels a broadcast goes to, and what a
+ * node does with what it receives) is the hub's, the same for every broker,
+ * so a broker only moves bytes, and every broker passes one conformance
+ * suite (test/conformance/broker.suite.ts):
  *
- * The default is {@link InMemoryBroker}. Every broker passes the same
- * conformance suite (test/conformance/broker.suite.ts), so rooms and the
- * adapter never change for scale-out.
+ * - `subscribe` resolves once the engine has confirmed every channel: a
+ *   payload published on one of them by any node after that arrives here.
+ *   It never rejects; a channel the engine could not take is retried (and
+ *   restored after every reconnect).
+ * - `publish` never throws and never blocks. While the engine is
+ *   unreachable, payloads wait in a bounded buffer; past it they are dropped
+ *   and counted (`publishDropped`).
+ * - A node may receive its own payloads back (Redis PUBLISH does that); the
+ *   hub recognises and drops them.
  */
 export interface Broker {
-  /** Called once when the hub starts; may connect. */
-  attach(node: BrokerNode): Promise<void> | void;
-  publish(packet: BroadcastPacket): void;
-  subscribe(path: string, room: string | undefined): void;
-  unsubscribe(path: string, room: string | undefined): void;
-  /** Called once when the hub stops; releases connections. */
-  detach(node: BrokerNode): Promise<void> | void;
+  /** Connects; `receive` is called for every payload on a subscribed channel. */
+  attach(receive: BrokerReceiver): Promise<void>;
+  /** Disconnects and forgets every subscription. */
+  detach(): Promise<void>;
+  subscribe(channels: readonly string[]): Promise<void>;
+  unsubscribe(channels: readonly string[]): Promise<void>;
+  publish(channel: string, payload: Buffer): void;
+  stats(): BrokerStats;
 }

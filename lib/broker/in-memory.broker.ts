@@ -1,23 +1,14 @@
-import type { BroadcastPacket, Broker, BrokerNode } from './broker.interface.js';
-import { channelOf } from './channel.js';
+import type { Broker, BrokerReceiver, BrokerStats } from './broker.interface.js';
 
 /**
- * The channel a packet travels on: a single room goes to the room's channel
- * (only nodes with members there get it); anything else goes to the
- * gateway's channel (every node serving the gateway filters locally).
- */
-function channelOfPacket(packet: BroadcastPacket): string {
-  return packet.rooms?.length === 1 && packet.clientIds === undefined ? channelOf(packet.path, packet.rooms[0]) : packet.path;
-}
-
-/**
- * The medium several in-process brokers share, as Redis is the medium of
- * Redis brokers: what one broker publishes reaches the others that
- * subscribed to the packet's channel.
+ * The medium several in-process brokers share, as a Redis server is the
+ * medium of Redis brokers: a payload published on a channel reaches every
+ * broker subscribed to it (the publisher too, as with Redis PUBLISH; the hub
+ * drops its own payloads).
  */
 export class InMemoryBus {
   private readonly brokers = new Set<InMemoryBroker>();
-  /** Packets handed to other nodes, for tests and stats. */
+  /** Payloads handed to subscribers, for tests. */
   delivered = 0;
 
   /** @internal */
@@ -31,13 +22,9 @@ export class InMemoryBus {
   }
 
   /** @internal */
-  publish(origin: InMemoryBroker, packet: BroadcastPacket): void {
-    if (this.brokers.size < 2) {
-      return;
-    }
-    const channel = channelOfPacket(packet);
+  publish(channel: string, payload: Buffer): void {
     for (const broker of this.brokers) {
-      if (broker !== origin && broker.receive(channel, packet)) {
+      if (broker.receive(channel, payload)) {
         this.delivered++;
       }
     }
@@ -46,39 +33,57 @@ export class InMemoryBus {
 
 /**
  * The default broker. Alone, a node has no one to publish to and this costs
- * nothing. Give several applications in one process brokers on one
- * {@link InMemoryBus} and they behave as a cluster: each node receives a
- * broadcast only through the channels it subscribed to (rooms it has
- * members in, gateways it serves), the routing a networked broker performs.
- * Tests use it to check multi-node behaviour without Redis.
+ * one Set lookup per broadcast. Give several applications in one process
+ * brokers on one {@link InMemoryBus} and they behave as a cluster: each node
+ * receives a payload only on the channels it subscribed to, the routing a
+ * networked broker performs. Tests use it to check multi-node behaviour
+ * without Redis. Delivery is synchronous.
  */
 export class InMemoryBroker implements Broker {
-  private node: BrokerNode | undefined;
+  private receiver: BrokerReceiver | undefined;
   private readonly channels = new Set<string>();
+  private readonly counters: BrokerStats = { published: 0, publishDropped: 0, publishBuffered: 0, received: 0, subscriptions: 0, reconnects: 0, resubscribeCommands: 0 };
 
   constructor(private readonly bus: InMemoryBus = new InMemoryBus()) {}
 
-  attach(node: BrokerNode): void {
-    this.node = node;
+  attach(receive: BrokerReceiver): Promise<void> {
+    this.receiver = receive;
     this.bus.add(this);
+    return Promise.resolve();
   }
 
-  detach(): void {
+  detach(): Promise<void> {
     this.bus.remove(this);
-    this.node = undefined;
+    this.receiver = undefined;
     this.channels.clear();
+    return Promise.resolve();
   }
 
-  publish(packet: BroadcastPacket): void {
-    this.bus.publish(this, packet);
+  subscribe(channels: readonly string[]): Promise<void> {
+    for (const channel of channels) {
+      this.channels.add(channel);
+    }
+    return Promise.resolve();
   }
 
-  subscribe(path: string, room: string | undefined): void {
-    this.channels.add(channelOf(path, room));
+  unsubscribe(channels: readonly string[]): Promise<void> {
+    for (const channel of channels) {
+      this.channels.delete(channel);
+    }
+    return Promise.resolve();
   }
 
-  unsubscribe(path: string, room: string | undefined): void {
-    this.channels.delete(channelOf(path, room));
+  publish(channel: string, payload: Buffer): void {
+    if (this.receiver === undefined) {
+      this.counters.publishDropped++;
+      return;
+    }
+    this.counters.published++;
+    this.bus.publish(channel, payload);
+  }
+
+  stats(): BrokerStats {
+    return { ...this.counters, subscriptions: this.channels.size };
   }
 
   /** The channels this node listens on, for introspection and tests. */
@@ -86,12 +91,13 @@ export class InMemoryBroker implements Broker {
     return [...this.channels];
   }
 
-  /** @internal Delivers a packet from the bus if this node listens on its channel. */
-  receive(channel: string, packet: BroadcastPacket): boolean {
-    if (this.node === undefined || !this.channels.has(channel)) {
+  /** @internal Hands a payload from the bus to the hub if this node listens on its channel. */
+  receive(channel: string, payload: Buffer): boolean {
+    if (this.receiver === undefined || !this.channels.has(channel)) {
       return false;
     }
-    this.node.deliver(packet);
+    this.counters.received++;
+    this.receiver(channel, payload);
     return true;
   }
 }

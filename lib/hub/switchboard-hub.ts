@@ -1,11 +1,12 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { BroadcastOperator, type BroadcastTarget } from '../broadcast/broadcast-operator.js';
 import { fanOut, forEachRecipient } from '../broadcast/fan-out.js';
 import { PreparedFrame } from '../broadcast/prepared-frame.js';
-import type { BroadcastPacket, Broker, BrokerNode } from '../broker/broker.interface.js';
-import { channelOf } from '../broker/channel.js';
+import type { BroadcastPacket, Broker, BrokerStats } from '../broker/broker.interface.js';
+import { nodeChannel, pathChannel, roomChannel } from '../broker/channel.js';
 import { InMemoryBroker } from '../broker/in-memory.broker.js';
+import { decodeBroadcast, encodeBroadcast } from '../broker/wire-format.js';
 import type { Codec } from '../interfaces/codec.interface.js';
 import { JsonCodec } from '../protocol/json.codec.js';
 import type { RoomLifecycleListener } from '../rooms/room-lifecycle.interface.js';
@@ -26,18 +27,29 @@ const logger = new Logger('SwitchboardHub');
  * your choice) and the adapter finds it through DI; without the module the
  * adapter makes its own, on an {@link InMemoryBroker}.
  */
-export class SwitchboardHub implements BrokerNode {
-  readonly nodeId = randomUUID();
+export class SwitchboardHub {
+  /**
+   * This node's tag: 8 base64url characters (48 random bits). Every socket
+   * id starts with it, so a broadcast to a client id goes to that client's
+   * node only, over the node's own channel.
+   */
+  readonly nodeTagBytes: Buffer = randomBytes(6);
+  readonly nodeTag = this.nodeTagBytes.toString('base64url');
+  private readonly ownChannel = nodeChannel(this.nodeTag);
   private readonly serversByPath = new Map<string, Set<SwitchboardServer>>();
+  /** Channels this node listens on, with how many rooms or servers need each. */
   private readonly channelRefs = new Map<string, number>();
+  /** Subscriptions the broker has not confirmed yet, so that every join waiting on one resolves with it. */
+  private readonly pendingSubscriptions = new Map<string, Promise<void>>();
   private readonly targets = new Map<string, BroadcastTarget<SwitchboardSocket>>();
+  private readonly counters: ClusterCounters = { published: 0, received: 0, ownEchoes: 0, duplicateCopies: 0, receivedWithoutRecipient: 0, malformed: 0, publishFailures: 0 };
   private started: Promise<void> | undefined;
 
   constructor(readonly broker: Broker = new InMemoryBroker()) {}
 
-  /** Attaches the broker once; safe to call many times. */
+  /** Attaches the broker once and listens on this node's own channel; safe to call many times. */
   start(): Promise<void> {
-    return (this.started ??= Promise.resolve(this.broker.attach(this)));
+    return (this.started ??= this.broker.attach((channel, payload) => this.receive(channel, payload)).then(() => this.broker.subscribe([this.ownChannel])));
   }
 
   /** Nest lifecycle, when the module provides the hub. */
@@ -56,7 +68,12 @@ export class SwitchboardHub implements BrokerNode {
     }
     await this.started.catch(() => undefined);
     this.started = undefined;
-    await this.broker.detach(this);
+    await this.broker.detach();
+  }
+
+  /** Cross-node figures: what this node published and received, and the broker's own counters. */
+  stats(): ClusterStats {
+    return { nodeTag: this.nodeTag, ...this.counters, channels: this.channelRefs.size, broker: this.broker.stats() };
   }
 
   /** @internal Where the broadcasts of a gateway path go: its local servers, then the broker. */
@@ -92,8 +109,9 @@ export class SwitchboardHub implements BrokerNode {
   /** @internal Rooms of a gateway path drive the broker's subscriptions. */
   lifecycleFor(path: string): RoomLifecycleListener {
     return {
-      roomCreated: (room) => this.retain(path, room),
-      roomDeleted: (room) => this.release(path, room),
+      roomCreated: (room) => this.retain(roomChannel(path, room)),
+      roomDeleted: (room) => this.release(roomChannel(path, room)),
+      whenSubscribed: (room) => this.pendingSubscriptions.get(roomChannel(path, room)) ?? RESOLVED,
     };
   }
 
@@ -105,7 +123,7 @@ export class SwitchboardHub implements BrokerNode {
       this.serversByPath.set(server.path, servers);
     }
     servers.add(server);
-    this.retain(server.path, undefined);
+    void this.retain(pathChannel(server.path));
   }
 
   /** @internal */
@@ -117,7 +135,7 @@ export class SwitchboardHub implements BrokerNode {
     if (servers.size === 0) {
       this.serversByPath.delete(server.path);
     }
-    this.release(server.path, undefined);
+    this.release(pathChannel(server.path));
   }
 
   /** Gateway paths served in this process. */
@@ -139,11 +157,6 @@ export class SwitchboardHub implements BrokerNode {
     return new BroadcastOperator(this.targetFor(path, codec));
   }
 
-  /** BrokerNode: broadcasts from other nodes land here. */
-  deliver(packet: BroadcastPacket): void {
-    this.deliverLocal(packet);
-  }
-
   private deliverLocal(packet: BroadcastPacket): number {
     const servers = this.serversByPath.get(packet.path);
     if (servers === undefined) {
@@ -158,11 +171,39 @@ export class SwitchboardHub implements BrokerNode {
     return delivered;
   }
 
-  /** A broker that throws must not throw into the code that broadcast: counted and logged. */
+  /**
+   * Sends a broadcast to the other nodes, on the channels of exactly the
+   * nodes that may have recipients: each targeted room's channel (nodes
+   * with a member there listen), the node channel of each targeted client
+   * id's node, or, for a broadcast to everyone, the path's channel. One
+   * payload, published on each of those channels.
+   */
   private publishRemote(packet: BroadcastPacket): void {
+    const channels: string[] = [];
+    if (packet.rooms === undefined && packet.clientIds === undefined) {
+      channels.push(pathChannel(packet.path));
+    } else {
+      for (const room of packet.rooms ?? []) {
+        channels.push(roomChannel(packet.path, room));
+      }
+      for (const tag of nodeTagsOf(packet.clientIds)) {
+        if (tag !== this.nodeTag) {
+          channels.push(nodeChannel(tag));
+        }
+      }
+    }
+    if (channels.length === 0) {
+      return;
+    }
     try {
-      this.broker.publish(packet);
+      const payload = encodeBroadcast({ origin: this.nodeTag, channels, packet });
+      for (const channel of channels) {
+        this.broker.publish(channel, payload);
+      }
+      this.counters.published++;
     } catch (error) {
+      // A broker must not throw (see Broker); one that does must not throw into the code that broadcast.
+      this.counters.publishFailures++;
       for (const server of this.serversByPath.get(packet.path) ?? []) {
         server.stats.publishFailures++;
       }
@@ -170,26 +211,109 @@ export class SwitchboardHub implements BrokerNode {
     }
   }
 
-  private retain(path: string, room: string | undefined): void {
-    const key = channelOf(path, room);
-    const count = this.channelRefs.get(key) ?? 0;
-    this.channelRefs.set(key, count + 1);
-    if (count === 0) {
-      this.broker.subscribe(path, room);
+  /** A payload from another node (or this node's own, echoed by the engine). */
+  private receive(channel: string, payload: Buffer): void {
+    const routed = decodeBroadcast(payload);
+    if (routed === undefined) {
+      this.counters.malformed++;
+      return;
+    }
+    if (routed.origin === this.nodeTag) {
+      this.counters.ownEchoes++; // Delivered locally when it was published.
+      return;
+    }
+    // One delivery per node, on the first of the payload's channels this node listens on.
+    const first = routed.channels.find((candidate) => candidate === this.ownChannel || this.channelRefs.has(candidate));
+    if (first !== channel) {
+      this.counters.duplicateCopies++;
+      return;
+    }
+    this.counters.received++;
+    if (this.deliverLocal(routed.packet) === 0) {
+      this.counters.receivedWithoutRecipient++;
     }
   }
 
-  private release(path: string, room: string | undefined): void {
-    const key = channelOf(path, room);
-    const count = this.channelRefs.get(key);
+  /** Starts listening on a channel (reference-counted); resolves when the broker confirmed it. */
+  private retain(channel: string): Promise<void> {
+    const count = this.channelRefs.get(channel) ?? 0;
+    this.channelRefs.set(channel, count + 1);
+    if (count > 0) {
+      return this.pendingSubscriptions.get(channel) ?? RESOLVED;
+    }
+    const confirmed: Promise<void> = this.broker.subscribe([channel]).then(
+      () => this.settleSubscription(channel, confirmed),
+      (error: unknown) => {
+        // A broker must not reject (see Broker): note it, and let the join go on.
+        this.settleSubscription(channel, confirmed);
+        logger.warn(`The broker could not subscribe ${channel.replace(/\u0000/g, ' ')}: ${(error as Error).message}`);
+      },
+    );
+    this.pendingSubscriptions.set(channel, confirmed);
+    return confirmed;
+  }
+
+  private settleSubscription(channel: string, confirmed: Promise<void>): void {
+    if (this.pendingSubscriptions.get(channel) === confirmed) {
+      this.pendingSubscriptions.delete(channel);
+    }
+  }
+
+  private release(channel: string): void {
+    const count = this.channelRefs.get(channel);
     if (count === undefined) {
       return;
     }
     if (count > 1) {
-      this.channelRefs.set(key, count - 1);
-    } else {
-      this.channelRefs.delete(key);
-      this.broker.unsubscribe(path, room);
+      this.channelRefs.set(channel, count - 1);
+      return;
+    }
+    this.channelRefs.delete(channel);
+    this.pendingSubscriptions.delete(channel);
+    this.broker.unsubscribe([channel]).catch((error: unknown) => {
+      logger.warn(`The broker could not unsubscribe ${channel.replace(/\u0000/g, ' ')}: ${(error as Error).message}`);
+    });
+  }
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** Length of a node tag and of the random part of a socket id (see createSocketId). */
+const NODE_TAG_LENGTH = 8;
+const SOCKET_ID_LENGTH = 24;
+
+/** The distinct nodes of some socket ids; ids not made by this library are nobody's (local only). */
+function nodeTagsOf(clientIds: readonly string[] | undefined): Set<string> {
+  const tags = new Set<string>();
+  for (const id of clientIds ?? []) {
+    if (id.length === SOCKET_ID_LENGTH) {
+      tags.add(id.slice(0, NODE_TAG_LENGTH));
     }
   }
+  return tags;
+}
+
+interface ClusterCounters {
+  /** Broadcasts this node sent to other nodes (each on one or more channels). */
+  published: number;
+  /** Broadcasts received from other nodes and delivered here. */
+  received: number;
+  /** This node's own payloads echoed back by the engine (dropped). */
+  ownEchoes: number;
+  /** Extra copies of one broadcast that arrived on a second listened channel (dropped: one delivery per node). */
+  duplicateCopies: number;
+  /** Received broadcasts that found no local recipient: wasted receptions (0 with interest routing, but for races with leaves). */
+  receivedWithoutRecipient: number;
+  /** Payloads that could not be read. */
+  malformed: number;
+  /** Broadcasts the broker threw on. */
+  publishFailures: number;
+}
+
+/** Cross-node figures of one node. */
+export interface ClusterStats extends ClusterCounters {
+  readonly nodeTag: string;
+  /** Channels this node listens on (rooms with local members, served paths, its own). */
+  readonly channels: number;
+  readonly broker: BrokerStats;
 }

@@ -4,6 +4,9 @@
  * a node comes to receive only the traffic of rooms it has members in.
  */
 export interface RoomLifecycleListener {
-  roomCreated(room: string): void;
+  /** The room got its first member here; resolves when the broker confirmed the room's subscription. */
+  roomCreated(room: string): Promise<void>;
   roomDeleted(room: string): void;
+  /** Resolves when the room's subscription is confirmed (at once when it already is). */
+  whenSubscribed(room: string): Promise<void>;
 }

@@ -14,19 +14,26 @@ export class RoomRegistry<C extends Connection = Connection> {
 
   constructor(private readonly lifecycle: RoomLifecycleListener) {}
 
-  join(socket: C, room: string): void {
+  /**
+   * Adds a member at once (local broadcasts reach it from now on) and
+   * resolves when the room's broker subscription is confirmed (broadcasts
+   * from other nodes reach it from then on).
+   */
+  join(socket: C, room: string): Promise<void> {
     const rooms = (socket._rooms ??= new Set());
     if (rooms.has(room)) {
-      return;
+      return this.lifecycle.whenSubscribed(room);
     }
     rooms.add(room);
     let members = this.members.get(room);
     if (members === undefined) {
       members = new Set();
       this.members.set(room, members);
-      this.lifecycle.roomCreated(room);
+      members.add(socket);
+      return this.lifecycle.roomCreated(room);
     }
     members.add(socket);
+    return this.lifecycle.whenSubscribed(room);
   }
 
   leave(socket: C, room: string): void {

@@ -3,6 +3,7 @@ import type { WebSocket } from 'ws';
 import { cancelDeferredClose } from '../ack/deferred-close.js';
 import type { Handshake } from '../interfaces/handshake.interface.js';
 import { rejectPendingRequests } from '../requests/client-requests.js';
+import { createNodeSocketId } from './socket-id.js';
 import type { SwitchboardServer } from './switchboard-server.js';
 import type { SocketData, SwitchboardSocket } from './switchboard-socket.js';
 
@@ -11,6 +12,8 @@ const logger = new Logger('SwitchboardAdapter');
 /** Runs for every accepted socket, before Nest's connection handler. */
 export function acceptSocket(socket: SwitchboardSocket, server: SwitchboardServer, handshake: Handshake, data: object | undefined): void {
   socket._server = server;
+  // The id names this node, so broadcasts to it from other nodes come here only.
+  (socket as { id: string }).id = createNodeSocketId(server.nodeTag);
   socket._handshake = handshake;
   if (data !== undefined) {
     socket.data = data as SocketData;

@@ -20,3 +20,20 @@ export function createSocketId(): string {
   offset += 16;
   return id;
 }
+
+/**
+ * A client id that names its node: the node's 6-byte tag, then 96 random
+ * bits, 24 characters of base64url in one flat string. A broadcast to a
+ * client id goes to that node only (see the hub's node channels).
+ */
+export function createNodeSocketId(nodeTag: Buffer): string {
+  if (offset + 12 > POOL_SIZE) {
+    randomFillSync(pool);
+    offset = 0;
+  }
+  const bytes = Buffer.allocUnsafe(18);
+  nodeTag.copy(bytes, 0, 0, 6);
+  pool.copy(bytes, 6, offset, offset + 12);
+  offset += 12;
+  return bytes.toString('base64url');
+}

@@ -27,6 +27,8 @@ export interface GatewayWiring {
   readonly lifecycle: RoomLifecycleListener;
   /** Finds a global WsExceptionFilter for an exception (Nest never applies one to gateways). */
   readonly globalWsFilter: GlobalWsFilterLookup | undefined;
+  /** This node's 6-byte tag, the start of every socket id it hands out. */
+  readonly nodeTag: Buffer;
 }
 
 /**
@@ -51,6 +53,8 @@ export class SwitchboardServer extends WebSocketServer<typeof SwitchboardSocket>
   httpServer: HttpServer | undefined;
   /** @internal */
   readonly globalWsFilter: GlobalWsFilterLookup | undefined;
+  /** @internal This node's tag (see the hub). */
+  readonly nodeTag: Buffer;
   /**
    * Every open socket of this gateway: `ws`'s own client set (tracking is
    * always on, so `server.clients` works as platform-ws users expect).
@@ -74,6 +78,7 @@ export class SwitchboardServer extends WebSocketServer<typeof SwitchboardSocket>
     super({ ...wsOptions, noServer: true, WebSocket: SwitchboardSocket, clientTracking: true, maxPayload: behaviour.maxPayload });
     this.target = wiring.target;
     this.globalWsFilter = wiring.globalWsFilter;
+    this.nodeTag = wiring.nodeTag;
     this.rooms = new RoomRegistry<SwitchboardSocket>(wiring.lifecycle);
     this.slots = new ConnectionSlots(behaviour.maxConnections, behaviour.maxConnectionsPerIp);
     this.heartbeat = new Heartbeat(behaviour.heartbeatInterval, () => this.clients, this.stats);

@@ -143,13 +143,19 @@ export class SwitchboardSocket<TData extends object = SocketData> extends WebSoc
 
   // --- Rooms. ---------------------------------------------------------------
 
-  /** Joins one room or several. Joining a room twice is a no-op. */
-  join(rooms: string | readonly string[]): void {
+  /**
+   * Joins one room or several. Local broadcasts reach the client at once;
+   * the returned promise resolves when the broker has confirmed the rooms'
+   * subscriptions, so that a broadcast from any other node after that
+   * reaches it too (`await client.join(room)` before telling others to
+   * publish). It never rejects. Joining a room twice is a no-op.
+   */
+  join(rooms: string | readonly string[]): Promise<void> {
     const server = this.serverOrThrow();
-    for (const room of typeof rooms === 'string' ? [rooms] : rooms) {
-      assertRoomName(room);
-      server.rooms.join(this as SwitchboardSocket, room);
-    }
+    const list = typeof rooms === 'string' ? [rooms] : rooms;
+    list.forEach(assertRoomName);
+    const confirmations = list.map((room) => server.rooms.join(this as SwitchboardSocket, room));
+    return confirmations.length === 1 ? confirmations[0] : Promise.all(confirmations).then(() => undefined);
   }
 
   /** Leaves a room (a no-op if not in it). A closed socket leaves all its rooms. */

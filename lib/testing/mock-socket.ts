@@ -6,6 +6,7 @@ import { ErrorCode } from '../errors/error-codes.js';
 import { SwitchboardError } from '../errors/switchboard.error.js';
 import type { Handshake, PathParams, QueryParams } from '../interfaces/handshake.interface.js';
 import { setReadyState } from '../internals/ws.js';
+import { assertRoomName } from '../rooms/room-name.js';
 import { JsonCodec } from '../protocol/json.codec.js';
 import { SwitchboardSocket, type SocketData } from '../socket/switchboard-socket.js';
 
@@ -113,16 +114,15 @@ export class MockSocket<TData extends object = SocketData> extends SwitchboardSo
     this.close(1006);
   }
 
-  override join(rooms: string | readonly string[]): void {
+  override join(rooms: string | readonly string[]): Promise<void> {
     for (const room of typeof rooms === 'string' ? [rooms] : rooms) {
-      if (typeof room !== 'string' || room.length === 0) {
-        throw new SwitchboardError(ErrorCode.INVALID_ROOM, 'A room name must be a non-empty string.');
-      }
+      assertRoomName(room);
       if (!this.mockRooms.has(room)) {
         this.mockRooms.add(room);
         this.joined.push(room);
       }
     }
+    return Promise.resolve();
   }
 
   override leave(room: string): void {

@@ -143,7 +143,7 @@ describe('protocol v1: acknowledgements', () => {
         visits: 1,
       });
       expect(second.data.visits).toBe(2);
-      expect(first.data.id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+      expect(first.data.id).toMatch(/^[A-Za-z0-9_-]{24}$/);
       expect(mine.data.id).not.toBe(first.data.id);
     } finally {
       await other.close();

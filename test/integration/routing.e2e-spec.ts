@@ -74,7 +74,7 @@ describe('routing upgrades on the application port', () => {
       expect(socket).toBeInstanceOf(WebSocket);
       expect(socket).toBeInstanceOf(SwitchboardSocket);
       const extended = socket as SwitchboardSocket;
-      expect(extended.id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+      expect(extended.id).toMatch(/^[A-Za-z0-9_-]{24}$/);
       expect(extended.handshake).toMatchObject({ path: '/echo', route: '/echo', query: { x: '1' }, remoteAddress: '127.0.0.1' });
       expect(extended.data).toEqual({});
       await client.close();
