@@ -13,7 +13,7 @@ const LAYERS = [
   ['ack', 'requests', 'broadcast'],
   ['socket', 'hub'],
   ['dispatch', 'filters', 'interceptors', 'validation', 'auth'],
-  ['adapter', 'module'],
+  ['adapter', 'module', 'redis'],
   ['index.ts', 'testing'],
 ];
 

@@ -42,7 +42,7 @@ export class SwitchboardHub {
   /** Subscriptions the broker has not confirmed yet, so that every join waiting on one resolves with it. */
   private readonly pendingSubscriptions = new Map<string, Promise<void>>();
   private readonly targets = new Map<string, BroadcastTarget<SwitchboardSocket>>();
-  private readonly counters: ClusterCounters = { published: 0, received: 0, ownEchoes: 0, duplicateCopies: 0, receivedWithoutRecipient: 0, malformed: 0, publishFailures: 0 };
+  private readonly counters: ClusterCounters = { published: 0, received: 0, ownEchoes: 0, duplicateCopies: 0, receivedWithoutRecipient: 0, receivedAllExcluded: 0, malformed: 0, publishFailures: 0 };
   private started: Promise<void> | undefined;
 
   constructor(readonly broker: Broker = new InMemoryBroker()) {}
@@ -230,8 +230,25 @@ export class SwitchboardHub {
     }
     this.counters.received++;
     if (this.deliverLocal(routed.packet) === 0) {
-      this.counters.receivedWithoutRecipient++;
+      // Nobody got it: either this node had no one targeted (a wasted reception, which interest
+      // routing avoids but for a leave racing the broadcast), or everyone targeted was excluded.
+      if (this.hasTargetsHere(routed.packet)) {
+        this.counters.receivedAllExcluded++;
+      } else {
+        this.counters.receivedWithoutRecipient++;
+      }
     }
+  }
+
+  /** Whether this node has a member of a targeted room, a targeted client, or (for everyone) the path. */
+  private hasTargetsHere(packet: BroadcastPacket): boolean {
+    if (packet.rooms === undefined && packet.clientIds === undefined) {
+      return this.serversByPath.has(packet.path);
+    }
+    return (
+      (packet.rooms ?? []).some((room) => this.channelRefs.has(roomChannel(packet.path, room))) ||
+      (packet.clientIds ?? []).some((id) => id.startsWith(this.nodeTag) && this.serversAt(packet.path).some((server) => server.connectionById(id) !== undefined))
+    );
   }
 
   /** Starts listening on a channel (reference-counted); resolves when the broker confirmed it. */
@@ -302,8 +319,10 @@ interface ClusterCounters {
   ownEchoes: number;
   /** Extra copies of one broadcast that arrived on a second listened channel (dropped: one delivery per node). */
   duplicateCopies: number;
-  /** Received broadcasts that found no local recipient: wasted receptions (0 with interest routing, but for races with leaves). */
+  /** Received broadcasts for which this node had no one targeted: wasted receptions (0 with interest routing, but for leaves racing a broadcast). */
   receivedWithoutRecipient: number;
+  /** Received broadcasts whose every local target was excluded by `except(...)` (filtered where the members are). */
+  receivedAllExcluded: number;
   /** Payloads that could not be read. */
   malformed: number;
   /** Broadcasts the broker threw on. */

@@ -1,0 +1,125 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
+import { freePort } from './ports.js';
+
+/**
+ * A real `redis-server` for a test, on a free port of 127.0.0.1, stopped by
+ * pid. No persistence. `kill()` is `kill -9` (the crash drill); `restart()`
+ * starts it again on the same port.
+ */
+export class RedisProcess {
+  private child: ChildProcess | undefined;
+
+  private constructor(
+    readonly port: number,
+    private readonly extraArgs: readonly string[],
+  ) {}
+
+  static async start(extraArgs: readonly string[] = [], port?: number): Promise<RedisProcess> {
+    const redis = new RedisProcess(port ?? (await freePort()), extraArgs);
+    await redis.spawn();
+    return redis;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Sends one command in RESP and returns the raw reply text. */
+  async command(...args: string[]): Promise<string> {
+    const request = `*${args.length}\r\n${args.map((arg) => `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`).join('')}`;
+    return new Promise((resolve, reject) => {
+      const socket = connect(this.port, '127.0.0.1');
+      let reply = '';
+      const timer = setTimeout(() => {
+        socket.destroy();
+        resolve(reply);
+      }, 2000);
+      socket.on('data', (chunk) => {
+        reply += chunk.toString();
+        if (completeReply(reply, 0) === reply.length) {
+          clearTimeout(timer);
+          socket.destroy();
+          resolve(reply);
+        }
+      });
+      socket.on('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      socket.write(request);
+    });
+  }
+
+  /** How many channels (classic) or shard channels (sharded) Redis has subscribers for, matching a pattern. */
+  async channelCount(sharded: boolean, pattern = '*'): Promise<number> {
+    const reply = await this.command('PUBSUB', sharded ? 'SHARDCHANNELS' : 'CHANNELS', pattern);
+    const header = /^\*(\d+)/.exec(reply);
+    return header === null ? 0 : Number(header[1]);
+  }
+
+  kill(): void {
+    this.child?.kill('SIGKILL');
+    this.child = undefined;
+  }
+
+  async restart(): Promise<void> {
+    await this.spawn();
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (child === undefined || child.exitCode !== null) {
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+  }
+
+  private async spawn(): Promise<void> {
+    const child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...this.extraArgs],
+      { stdio: 'ignore' },
+    );
+    this.child = child;
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) {
+        throw new Error(`redis-server exited with ${child.exitCode}`);
+      }
+      if (await this.command('PING').then((reply) => reply.startsWith('+PONG'), () => false)) {
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    throw new Error('redis-server did not answer PING within 5 s');
+  }
+}
+
+/** Where a RESP value that starts at `at` ends, or -1 while it is incomplete. */
+function completeReply(text: string, at: number): number {
+  const lineEnd = text.indexOf('\r\n', at);
+  if (lineEnd === -1) {
+    return -1;
+  }
+  const type = text[at];
+  const value = text.slice(at + 1, lineEnd);
+  let next = lineEnd + 2;
+  if (type === '$') {
+    const length = Number(value);
+    return length < 0 ? next : text.length >= next + length + 2 ? next + length + 2 : -1;
+  }
+  if (type === '*') {
+    for (let i = 0; i < Number(value); i++) {
+      next = completeReply(text, next);
+      if (next === -1) {
+        return -1;
+      }
+    }
+  }
+  return next;
+}
