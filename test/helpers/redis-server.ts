@@ -123,3 +123,57 @@ function completeReply(text: string, at: number): number {
   }
   return next;
 }
+
+/**
+ * Three `redis-server` processes in cluster mode on free ports (masters only,
+ * slots split by `redis-cli --cluster create`), in a temporary directory.
+ */
+export class RedisClusterProcesses {
+  private constructor(
+    readonly nodes: RedisProcess[],
+    private readonly dir: string,
+  ) {}
+
+  static async start(): Promise<RedisClusterProcesses> {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'sb-redis-cluster-'));
+    const nodes: RedisProcess[] = [];
+    for (let i = 0; i < 3; i++) {
+      const port = await freePort();
+      nodes.push(
+        await RedisProcess.start(['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '2000', '--dir', dir], port),
+      );
+    }
+    await new Promise<void>((resolve, reject) => {
+      const create = spawn('redis-cli', ['--cluster', 'create', ...nodes.map((node) => `127.0.0.1:${node.port}`), '--cluster-replicas', '0', '--cluster-yes'], {
+        stdio: 'ignore',
+      });
+      create.once('error', reject);
+      create.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`redis-cli --cluster create exited with ${code}`))));
+    });
+    const cluster = new RedisClusterProcesses(nodes, dir);
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const states = await Promise.all(nodes.map((node) => node.command('CLUSTER', 'INFO')));
+      if (states.every((state) => state.includes('cluster_state:ok'))) {
+        return cluster;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error('the Redis cluster did not reach cluster_state:ok');
+  }
+
+  /** Shard channels subscribed on all masters, matching a pattern. */
+  async shardChannelCount(pattern = '*'): Promise<number> {
+    const counts = await Promise.all(this.nodes.map((node) => node.channelCount(true, pattern)));
+    return counts.reduce((sum, count) => sum + count, 0);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.nodes.map((node) => node.stop()));
+    const { rmSync } = await import('node:fs');
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
