@@ -23,6 +23,18 @@ export function findProvider<T>(app: object | undefined, token: unknown): T | un
   return undefined;
 }
 
+/** The first provider instance anywhere in the application that passes a check (for tokens that differ between package copies). */
+export function findProviderWhere<T>(app: object | undefined, matches: (instance: unknown) => instance is T): T | undefined {
+  for (const module of containerModulesOf(app) ?? []) {
+    for (const wrapper of module.providers.values()) {
+      if (matches(wrapper.instance)) {
+        return wrapper.instance;
+      }
+    }
+  }
+  return undefined;
+}
+
 /**
  * A provider of the application's root module: the first module the
  * scanner registered after Nest's own internal core module.

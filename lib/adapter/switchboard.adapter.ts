@@ -25,7 +25,7 @@ import type { GatewayStatsSnapshot } from '../stats/gateway-stats.js';
 import { normalizePath } from '../utils/path.js';
 import { closeClients } from './close-clients.js';
 import { closeHttpServer, gatewayOnlyServer, listenOn, warnWhenAppServerLingers } from './gateway-port.js';
-import { findProvider, providerResolverOf, type GatewayResolverFactory } from './provider-lookup.js';
+import { findProviderWhere, providerResolverOf, type GatewayResolverFactory } from './provider-lookup.js';
 import { UpgradeRouter } from './upgrade-router.js';
 
 /** Nest's port for "the HTTP application's own port". */
@@ -289,6 +289,6 @@ export class SwitchboardAdapter extends AbstractWsAdapter {
 
 /** The hub `SwitchboardModule` provides, when the adapter is built with the application. */
 function findProvidedHub(appOrHttpServer: object | undefined): SwitchboardHub | undefined {
-  const hub = findProvider<unknown>(appOrHttpServer, SwitchboardHub);
-  return hub instanceof SwitchboardHub ? hub : undefined;
+  // By brand, not by token: the module may come from the other build (ESM/CJS) of this package.
+  return findProviderWhere(appOrHttpServer, (instance): instance is SwitchboardHub => instance instanceof SwitchboardHub);
 }

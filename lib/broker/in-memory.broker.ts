@@ -24,8 +24,12 @@ export class InMemoryBus {
   /** @internal */
   publish(channel: string, payload: Buffer): void {
     for (const broker of this.brokers) {
-      if (broker.receive(channel, payload)) {
-        this.delivered++;
+      try {
+        if (broker.receive(channel, payload)) {
+          this.delivered++;
+        }
+      } catch {
+        // One node's failure must not reach the publisher or starve the other nodes (a network engine isolates them too).
       }
     }
   }

@@ -4,6 +4,7 @@ import { BaseExceptionFilter } from '@nestjs/core';
 import { EXCEPTION_EVENT } from '../constants.js';
 import { describeException } from '../errors/describe-exception.js';
 import { logUnexpected } from '../errors/log-unexpected.js';
+import { brandClass } from '../utils/brand.js';
 import { sendExceptionEvent } from '../outbound/outbound.js';
 import { findPendingReply } from '../ack/pending-reply.js';
 import type { ErrorBody } from '../interfaces/envelope.interface.js';
@@ -154,3 +155,6 @@ function httpAnswerFor(exception: unknown): { status: number; body: object } {
   }
   return { status: 500, body: { statusCode: 500, message: 'Internal server error' } };
 }
+
+// One identity for the ESM and CJS copies of this class (see utils/brand): the global-filter lookup finds either.
+brandClass(WsExceptionFilter, 'WsExceptionFilter');

@@ -9,6 +9,7 @@ import { InMemoryBroker } from '../broker/in-memory.broker.js';
 import { decodeBroadcast, encodeBroadcast } from '../broker/wire-format.js';
 import type { Codec } from '../interfaces/codec.interface.js';
 import { JsonCodec } from '../protocol/json.codec.js';
+import { brandClass } from '../utils/brand.js';
 import type { RoomLifecycleListener } from '../rooms/room-lifecycle.interface.js';
 import type { SwitchboardServer } from '../socket/switchboard-server.js';
 import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
@@ -294,6 +295,9 @@ export class SwitchboardHub {
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
+
+// One identity for the ESM and CJS copies (see utils/brand): an adapter of one copy finds the other copy's module hub.
+brandClass(SwitchboardHub, 'SwitchboardHub');
 
 /** Length of a node tag and of the random part of a socket id (see createSocketId). */
 const NODE_TAG_LENGTH = 8;

@@ -4,6 +4,7 @@ import { mergeMap, type Observable } from 'rxjs';
 import { findPendingReply } from '../ack/pending-reply.js';
 import type { MessageId } from '../interfaces/envelope.interface.js';
 import { loadOptionalPackage } from '../internals/optional-package.js';
+import { brandClass } from '../utils/brand.js';
 import { REPLY_EVENT_METADATA } from './reply-event.decorator.js';
 
 export interface WsTransformInterceptorOptions {
@@ -153,3 +154,6 @@ function hasClassInstance(value: object, depth: number): boolean {
   }
   return false;
 }
+
+// One identity for the ESM and CJS copies of this class (see utils/brand): the Nest 11 bridge finds either.
+brandClass(WsTransformInterceptor, 'WsTransformInterceptor');
