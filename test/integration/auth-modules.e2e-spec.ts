@@ -5,60 +5,58 @@
  * harness's default log, while client mistakes stay out of it.
  */
 import { jest } from '@jest/globals';
-import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { SwitchboardAdapter } from '../../lib/index.js';
 import { createGatewayHarness, UpgradeRefusedError, type GatewayHarness } from '../../lib/testing/index.js';
 import { AppModule, BuggyModule, TOKENS, TokenGuard, UsersService } from '../fixtures/auth-modules.js';
-import { rawUpgrade } from '../helpers/http-upgrade.js';
+import { refusalOf } from '../helpers/harness-client.js';
 import { RecordingLogger } from '../helpers/nest-app.js';
-import { TestClient } from '../helpers/ws-client.js';
 
 const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
 
+/**
+ * A production application (`NestFactory.create`, not `Test.createTestingModule`),
+ * handed to the harness uninitialised: the harness installs the adapter and
+ * starts it, and its clients reach it in memory.
+ */
 describe('handshake guards and authenticators of a feature-module gateway, in production', () => {
-  let app: INestApplication;
-  let port: number;
+  let harness: GatewayHarness;
   const logger = new RecordingLogger();
 
   beforeAll(async () => {
-    app = await NestFactory.create(AppModule, { logger });
-    app.useWebSocketAdapter(new SwitchboardAdapter(app));
-    await app.listen(0, '127.0.0.1');
-    port = (app.getHttpServer().address() as { port: number }).port;
+    harness = await createGatewayHarness(await NestFactory.create(AppModule, { logger }));
   });
 
-  afterAll(() => app?.close());
+  afterAll(() => harness?.close());
 
   it('builds the guard with the module-private service it injects, once, and runs it', async () => {
     const instancesBefore = TokenGuard.instances;
-    const ada = await TestClient.connect(`ws://127.0.0.1:${port}/chat`, { headers: bearer(TOKENS.ada) });
-    const bob = await TestClient.connect(`ws://127.0.0.1:${port}/chat`, { headers: bearer(TOKENS.bob) });
-    await expect(ada.request('whoami', null)).resolves.toMatchObject({ status: 'ok', data: { user: 'ada' } });
-    await expect(bob.request('whoami', null)).resolves.toMatchObject({ status: 'ok', data: { user: 'bob' } });
+    const ada = await harness.connect('/chat', { headers: bearer(TOKENS.ada) });
+    const bob = await harness.connect('/chat', { headers: bearer(TOKENS.bob) });
+    await expect(ada.request('whoami', null)).resolves.toMatchObject({ user: 'ada' });
+    await expect(bob.request('whoami', null)).resolves.toMatchObject({ user: 'bob' });
     // Resolved at the first handshake and reused: not one guard per connection.
     expect(TokenGuard.instances - instancesBefore).toBe(1);
     await Promise.all([ada.close(), bob.close()]);
   });
 
   it("refuses with the guard's own 401, not a 500", async () => {
-    const refused = await rawUpgrade(port, '/chat', bearer('stolen'));
+    const refused = await refusalOf(harness.connect('/chat', { headers: bearer('stolen') }));
     expect(refused.status).toBe(401);
-    expect(JSON.parse(refused.body)).toMatchObject({ code: 'UNAUTHORIZED' });
+    expect(refused.body).toMatchObject({ code: 'UNAUTHORIZED' });
   });
 
   it('builds a class authenticator in the same module, sharing its singleton service', async () => {
-    const client = await TestClient.connect(`ws://127.0.0.1:${port}/session`, { headers: bearer(TOKENS.bob) });
-    await expect(client.request('whoami', null)).resolves.toMatchObject({ data: { user: 'bob', via: 'session' } });
+    const client = await harness.connect('/session', { headers: bearer(TOKENS.bob) });
+    await expect(client.request('whoami', null)).resolves.toMatchObject({ user: 'bob', via: 'session' });
     await client.close();
     expect(UsersService.instances).toBe(1);
   });
 
   it("gives each gateway a guard from its own module's injector (one class, two modules, two values)", async () => {
-    const north = await TestClient.connect(`ws://127.0.0.1:${port}/north`);
-    const south = await TestClient.connect(`ws://127.0.0.1:${port}/south`);
-    await expect(north.request('whoami', null)).resolves.toMatchObject({ data: { realm: 'north' } });
-    await expect(south.request('whoami', null)).resolves.toMatchObject({ data: { realm: 'south' } });
+    const north = await harness.connect('/north');
+    const south = await harness.connect('/south');
+    await expect(north.request('whoami', null)).resolves.toMatchObject({ realm: 'north' });
+    await expect(south.request('whoami', null)).resolves.toMatchObject({ realm: 'south' });
     await Promise.all([north.close(), south.close()]);
   });
 

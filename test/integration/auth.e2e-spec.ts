@@ -1,11 +1,10 @@
 import { Injectable, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { ConnectedSocket, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
-import WebSocket from 'ws';
 import type { HandshakeAuthenticator, HandshakeClient, SwitchboardSocket } from '../../lib/index.js';
-import { rawUpgrade } from '../helpers/http-upgrade.js';
+import { createGatewayHarness, type GatewayHarness } from '../../lib/testing/index.js';
+import { expectUpgraded, refusalOf } from '../helpers/harness-client.js';
 import { RecordingLogger, startApp, type RunningApp } from '../helpers/nest-app.js';
 import { maskedTextFrame, RawPeer } from '../helpers/raw-peer.js';
-import { TestClient } from '../helpers/ws-client.js';
 import { waitUntil } from './drop-in.suite.js';
 
 /** An injected service: proves the guard and the authenticator get DI. */
@@ -110,63 +109,92 @@ class CrashGateway {}
 class OriginGateway {}
 
 describe('handshake authentication', () => {
-  let running: RunningApp;
+  let harness: GatewayHarness;
   let logger: RecordingLogger;
 
   beforeAll(async () => {
     logger = new RecordingLogger();
-    running = await startApp({
-      providers: [TokenService, TokenGuard, SessionAuthenticator, GuardedGateway, AdminGateway, SessionGateway, SlowAuthGateway, HangingGateway, CrashGateway, OriginGateway],
-      logger,
-    });
+    harness = await createGatewayHarness(
+      { providers: [TokenService, TokenGuard, SessionAuthenticator, GuardedGateway, AdminGateway, SessionGateway, HangingGateway, CrashGateway, OriginGateway] },
+      { logger },
+    );
   });
-  afterAll(() => running.close());
+  afterAll(() => harness.close());
 
   it('runs an injectable guard on the upgrade: 401 with a JSON body without a valid token', async () => {
-    const missing = await rawUpgrade(running.port, '/guarded');
+    const missing = await refusalOf(harness.connect('/guarded'));
     expect(missing.status).toBe(401);
-    expect(JSON.parse(missing.body)).toEqual({ code: 'UNAUTHORIZED', message: 'Bad or missing token' });
-    const wrong = await rawUpgrade(running.port, '/guarded', { authorization: 'Bearer nope' });
+    expect(missing.body).toEqual({ code: 'UNAUTHORIZED', message: 'Bad or missing token' });
+    const wrong = await refusalOf(harness.connect('/guarded', { headers: { authorization: 'Bearer nope' } }));
     expect(wrong.status).toBe(401);
   });
 
   it('accepts a valid bearer token and makes what the guard stored client.data', async () => {
-    const client = await TestClient.connect(running.url('/guarded'), { headers: { authorization: 'Bearer good-token' } });
-    expect((await client.request('whoami', null)).data.data).toEqual({ user: { name: 'ada', role: 'admin' } });
+    const client = await harness.connect('/guarded', { headers: { authorization: 'Bearer good-token' } });
+    expect((await client.request<{ data: unknown }>('whoami', null)).data).toEqual({ user: { name: 'ada', role: 'admin' } });
     await client.close();
   });
 
   it('answers 403 when a guard returns false', async () => {
-    const refused = await rawUpgrade(running.port, '/admins', { authorization: 'reader-token' });
+    const refused = await refusalOf(harness.connect('/admins', { headers: { authorization: 'reader-token' } }));
     expect(refused.status).toBe(403);
-    expect(JSON.parse(refused.body)).toEqual({ code: 'FORBIDDEN', message: 'Forbidden resource' });
-    expect((await rawUpgrade(running.port, '/admins', { authorization: 'good-token' })).status).toBe(101);
+    expect(refused.body).toEqual({ code: 'FORBIDDEN', message: 'Forbidden resource' });
+    await expectUpgraded(harness.connect('/admins', { headers: { authorization: 'good-token' } }));
   });
 
   it('uses an injectable authenticator whose result becomes client.data', async () => {
-    const client = await TestClient.connect(running.url('/session'), { headers: { cookie: 'theme=dark; sid=reader-token' } });
-    expect((await client.request('whoami', null)).data.data).toEqual({ name: 'bob', role: 'reader' });
+    const client = await harness.connect('/session', { headers: { cookie: 'theme=dark; sid=reader-token' } });
+    expect((await client.request<{ data: unknown }>('whoami', null)).data).toEqual({ name: 'bob', role: 'reader' });
     await client.close();
-    expect((await rawUpgrade(running.port, '/session', { cookie: 'sid=forged' })).status).toBe(401);
+    expect((await refusalOf(harness.connect('/session', { headers: { cookie: 'sid=forged' } }))).status).toBe(401);
   });
 
   it('reads the token from the query string', async () => {
-    const client = await TestClient.connect(running.url('/session?token=good-token'));
-    expect((await client.request('whoami', null)).data.data).toEqual({ name: 'ada', role: 'admin' });
+    const client = await harness.connect('/session?token=good-token');
+    expect((await client.request<{ data: unknown }>('whoami', null)).data).toEqual({ name: 'ada', role: 'admin' });
     await client.close();
   });
 
   it('reads the token from Sec-WebSocket-Protocol, as browsers must send it, and answers with the marker', async () => {
-    const socket = new WebSocket(running.url('/session'), ['access_token', 'good-token']);
-    await new Promise((resolve, reject) => {
-      socket.once('open', resolve);
-      socket.once('error', reject);
-    });
-    expect(socket.protocol).toBe('access_token');
-    const client = new TestClient(socket);
-    expect((await client.request('whoami', null)).data).toEqual({ data: { name: 'ada', role: 'admin' }, protocol: 'access_token' });
+    const client = await harness.connect('/session', { protocols: ['access_token', 'good-token'] });
+    expect(client.socket.protocol).toBe('access_token');
+    await expect(client.request('whoami', null)).resolves.toEqual({ data: { name: 'ada', role: 'admin' }, protocol: 'access_token' });
     await client.close();
   });
+
+  it('answers 503 AUTH_TIMEOUT when authentication hangs', async () => {
+    const answer = await refusalOf(harness.connect('/hangs'));
+    expect(answer.status).toBe(503);
+    expect(answer.body.code).toBe('AUTH_TIMEOUT');
+  });
+
+  it('answers 500 and logs once when a guard crashes', async () => {
+    const before = logger.errors().length;
+    const answer = await refusalOf(harness.connect('/crash'));
+    expect(answer.status).toBe(500);
+    expect(answer.body).toEqual({ code: 'INTERNAL', message: 'Internal server error' });
+    expect(logger.errors().length).toBe(before + 1);
+    expect(JSON.stringify(answer.body)).not.toContain('undefined is not a function');
+  });
+
+  it('enforces an origin allow-list', async () => {
+    await expectUpgraded(harness.connect('/origins', { headers: { origin: 'https://app.example' } }));
+    await expectUpgraded(harness.connect('/origins', { headers: { origin: 'https://eu.example.org' } }));
+    const foreign = await refusalOf(harness.connect('/origins', { headers: { origin: 'https://evil.example' } }));
+    expect(foreign.status).toBe(403);
+    expect(foreign.body.code).toBe('FORBIDDEN');
+    expect((await refusalOf(harness.connect('/origins'))).status).toBe(403);
+  });
+});
+
+/** A raw TCP peer, whose first frame rides in the same TCP write as the upgrade request. */
+describe('handshake authentication: a frame sent with the upgrade request', () => {
+  let running: RunningApp;
+
+  beforeAll(async () => {
+    running = await startApp({ providers: [SlowAuthGateway], logger: new RecordingLogger() });
+  });
+  afterAll(() => running.close());
 
   it('never dispatches a message before authentication has finished', async () => {
     SlowAuthGateway.seen = [];
@@ -176,29 +204,5 @@ describe('handshake authentication', () => {
     await waitUntil(() => SlowAuthGateway.seen.length === 1);
     expect(SlowAuthGateway.seen[0]).toEqual({ name: 'late' });
     peer.destroy();
-  });
-
-  it('answers 503 AUTH_TIMEOUT when authentication hangs', async () => {
-    const answer = await rawUpgrade(running.port, '/hangs');
-    expect(answer.status).toBe(503);
-    expect(JSON.parse(answer.body).code).toBe('AUTH_TIMEOUT');
-  });
-
-  it('answers 500 and logs once when a guard crashes', async () => {
-    const before = logger.errors().length;
-    const answer = await rawUpgrade(running.port, '/crash');
-    expect(answer.status).toBe(500);
-    expect(JSON.parse(answer.body)).toEqual({ code: 'INTERNAL', message: 'Internal server error' });
-    expect(logger.errors().length).toBe(before + 1);
-    expect(answer.body).not.toContain('undefined is not a function');
-  });
-
-  it('enforces an origin allow-list', async () => {
-    expect((await rawUpgrade(running.port, '/origins', { origin: 'https://app.example' })).status).toBe(101);
-    expect((await rawUpgrade(running.port, '/origins', { origin: 'https://eu.example.org' })).status).toBe(101);
-    const foreign = await rawUpgrade(running.port, '/origins', { origin: 'https://evil.example' });
-    expect(foreign.status).toBe(403);
-    expect(JSON.parse(foreign.body).code).toBe('FORBIDDEN');
-    expect((await rawUpgrade(running.port, '/origins')).status).toBe(403);
   });
 });

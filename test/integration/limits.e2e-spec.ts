@@ -1,6 +1,8 @@
 import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import WebSocket from 'ws';
 import type { SwitchboardServer, SwitchboardSocket } from '../../lib/index.js';
+import { createGatewayHarness, type GatewayHarness, type GatewayTestClient } from '../../lib/testing/index.js';
+import { ackOf, refusalOf } from '../helpers/harness-client.js';
 import { rawUpgrade } from '../helpers/http-upgrade.js';
 import { startApp, type RunningApp } from '../helpers/nest-app.js';
 import { TestClient } from '../helpers/ws-client.js';
@@ -37,68 +39,90 @@ const SkipGateway = backpressureGateway('/skip', 'skip');
 const CloseGateway = backpressureGateway('/close-slow', 'close');
 
 describe('limits', () => {
-  let running: RunningApp;
+  let harness: GatewayHarness;
 
   beforeAll(async () => {
-    running = await startApp({ providers: [RateLimitedGateway, CappedGateway, PerIpGateway, SkipGateway, CloseGateway] });
+    harness = await createGatewayHarness({ providers: [RateLimitedGateway, CappedGateway, PerIpGateway] }, { logger: false });
   });
-  afterAll(() => running.close());
+  afterAll(() => harness.close());
 
   describe('message rate limit (token bucket)', () => {
     it('answers messages over the limit with RATE_LIMITED and accepts again after a refill', async () => {
-      const client = await TestClient.connect(running.url('/limited'));
-      for (let i = 0; i < 8; i++) {
-        client.send({ event: 'hit', data: i, id: i });
-      }
-      const acks = await Promise.all(Array.from({ length: 8 }, (_, i) => client.ack(i)));
+      const client = await harness.connect('/limited');
+      const acks = await Promise.all(Array.from({ length: 8 }, (_, i) => ackOf(client, 'hit', i, i)));
       expect(acks.filter((ack) => ack.status === 'ok').map((ack) => ack.data)).toEqual([0, 1, 2, 3, 4]);
-      expect(acks.slice(5).map((ack) => ack.error.code)).toEqual(['RATE_LIMITED', 'RATE_LIMITED', 'RATE_LIMITED']);
-      client.send({ event: 'hit', data: 'no id' });
-      expect((await client.event('exception')).data.code).toBe('RATE_LIMITED');
+      expect(acks.slice(5).map((ack) => ack.error?.code)).toEqual(['RATE_LIMITED', 'RATE_LIMITED', 'RATE_LIMITED']);
+      client.send('hit', 'no id');
+      expect((await client.expectEvent<{ code: string }>('exception')).code).toBe('RATE_LIMITED');
       await new Promise((resolve) => setTimeout(resolve, 450)); // two tokens back
-      expect((await client.request('hit', 42)).status).toBe('ok');
-      expect(client.closeCode).toBeUndefined();
+      await expect(client.request('hit', 42)).resolves.toBe(42);
+      expect(client.readyState).toBe(WebSocket.OPEN);
       await client.close();
     });
 
     it('closes persistent abuse with 1008', async () => {
-      const client = await TestClient.connect(running.url('/limited'));
+      const client = await harness.connect('/limited');
       for (let i = 0; i < 100; i++) {
-        client.send({ event: 'hit', data: i });
+        client.send('hit', i);
       }
-      expect(await client.waitClose()).toEqual({ code: 1008, reason: 'RATE_LIMITED' });
+      expect(await client.expectClose(undefined, { timeout: 3000 })).toEqual({ code: 1008, reason: 'RATE_LIMITED' });
     });
 
     it('counts every frame, also ones that cannot be decoded: a garbage flood is closed with 1008', async () => {
-      const client = await TestClient.connect(running.url('/limited'));
+      const client = await harness.connect('/limited');
       for (let i = 0; i < 2000; i++) {
-        client.send(i % 2 === 0 ? '{garbage' : '[1,2,3]');
+        client.sendRaw(i % 2 === 0 ? '{garbage' : '[1,2,3]');
       }
-      expect(await client.waitClose()).toEqual({ code: 1008, reason: 'RATE_LIMITED' });
+      expect(await client.expectClose(undefined, { timeout: 3000 })).toEqual({ code: 1008, reason: 'RATE_LIMITED' });
       // The garbage got no answers (silent by default); only the close.
-      expect(client.rawFrames).toHaveLength(0);
+      expect(client.messages).toHaveLength(0);
     });
   });
 
   describe('connection caps, refused before the upgrade', () => {
     it('answers 503 over maxConnections, and admits again when a slot frees', async () => {
-      const first = await TestClient.connect(running.url('/capped'));
-      const second = await TestClient.connect(running.url('/capped'));
-      const refused = await rawUpgrade(running.port, '/capped');
+      const first = await harness.connect('/capped');
+      const second = await harness.connect('/capped');
+      const refused = await refusalOf(harness.connect('/capped'));
       expect(refused.status).toBe(503);
-      expect(JSON.parse(refused.body)).toMatchObject({ code: 'TOO_MANY_CONNECTIONS' });
+      expect(refused.body).toMatchObject({ code: 'TOO_MANY_CONNECTIONS' });
       await first.close();
-      const third = await retryConnect(running.url('/capped'));
+      const third = await retryConnect(() => harness.connect('/capped'));
       await Promise.all([second.close(), third.close()]);
     });
 
+    it('counts maxConnectionsPerIp by the peer address: another address is admitted, the same one answered 429', async () => {
+      const first = await harness.connect('/per-ip', { remoteAddress: '203.0.113.1' });
+      const refused = await refusalOf(harness.connect('/per-ip', { remoteAddress: '203.0.113.1' }));
+      expect(refused.status).toBe(429);
+      expect(refused.body).toMatchObject({ code: 'RATE_LIMITED' });
+      const elsewhere = await harness.connect('/per-ip', { remoteAddress: '203.0.113.2' });
+      await Promise.all([first.close(), elsewhere.close()]);
+    });
+  });
+});
+
+/**
+ * On a real port: the per-IP cap as the kernel reports the peer, and
+ * clients that stop reading (a paused TCP socket fills the kernel's buffers,
+ * then the server's).
+ */
+describe('limits over TCP', () => {
+  let running: RunningApp;
+
+  beforeAll(async () => {
+    running = await startApp({ providers: [PerIpGateway, SkipGateway, CloseGateway] });
+  });
+  afterAll(() => running.close());
+
+  describe('connection caps, refused before the upgrade', () => {
     it('answers 429 over maxConnectionsPerIp', async () => {
       const first = await TestClient.connect(running.url('/per-ip'));
       const refused = await rawUpgrade(running.port, '/per-ip');
       expect(refused.status).toBe(429);
       expect(JSON.parse(refused.body)).toMatchObject({ code: 'RATE_LIMITED' });
       await first.close();
-      const again = await retryConnect(running.url('/per-ip'));
+      const again = await retryConnect(() => TestClient.connect(running.url('/per-ip')));
       await again.close();
     });
   });
@@ -160,11 +184,11 @@ describe('limits', () => {
   });
 });
 
-/** Slots free when the server sees the TCP close, a moment after the client's. */
-async function retryConnect(url: string): Promise<TestClient> {
+/** Slots free when the server sees the close, a moment after the client's. */
+async function retryConnect<T extends GatewayTestClient | TestClient>(connect: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await TestClient.connect(url);
+      return await connect();
     } catch (error) {
       if (attempt > 20) {
         throw error;

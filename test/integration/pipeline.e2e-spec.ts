@@ -1,7 +1,8 @@
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, Provider } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR, HttpAdapterHost } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { SwitchboardAdapter, WsExceptionFilter, WsTransformInterceptor } from '../../lib/index.js';
+import { createGatewayHarness, type GatewayHarness, type GatewayHarnessOptions, type GatewayTestClient } from '../../lib/testing/index.js';
 import {
   BareGateway,
   CountingTransformInterceptor,
@@ -13,24 +14,27 @@ import {
   TransformMetaGateway,
   WsCallRecorder,
 } from '../fixtures/pipeline.gateways.js';
-import { RecordingLogger, startApp, type RunningApp } from '../helpers/nest-app.js';
+import { ackOf, nextFrame, recordWire } from '../helpers/harness-client.js';
+import { RecordingLogger } from '../helpers/nest-app.js';
 import { NEST_MAJOR } from '../helpers/nest-line.js';
 import { TestClient } from '../helpers/ws-client.js';
 
+/** Gateways on the in-memory harness, silent unless a spec records the log. */
+function harnessOf(providers: Provider[], options: GatewayHarnessOptions = {}): Promise<GatewayHarness> {
+  return createGatewayHarness({ providers }, { logger: false, ...options });
+}
+
 describe('WsExceptionFilter', () => {
-  let running: RunningApp;
+  let harness: GatewayHarness;
   let logger: RecordingLogger;
-  let client: TestClient;
+  let client: GatewayTestClient;
 
   beforeAll(async () => {
     logger = new RecordingLogger();
-    running = await startApp({ providers: [FilteredGateway, TracedGateway], logger });
-    client = await TestClient.connect(running.url('/filtered'));
+    harness = await harnessOf([FilteredGateway, TracedGateway], { logger });
+    client = await harness.connect('/filtered');
   });
-  afterAll(async () => {
-    await client.close();
-    await running.close();
-  });
+  afterAll(() => harness.close());
 
   it.each([
     ['ws-string', { code: 'BAD_REQUEST', message: 'Nope' }],
@@ -39,13 +43,13 @@ describe('WsExceptionFilter', () => {
     ['missing', { code: 'NOT_FOUND', message: 'No such room' }],
     ['funds', { code: 'INSUFFICIENT_FUNDS', message: 'Not enough credit', details: { missing: 42 } }],
   ])('answers %s with one error ack', async (event, error) => {
-    const answer = await client.request(event, { payload: 'do-not-echo' });
+    const answer = await ackOf(client, event, { payload: 'do-not-echo' });
     expect(answer).toEqual({ id: expect.anything(), status: 'error', error });
   });
 
   it('answers an unknown error generically, never echoes the payload, and logs it once with its stack', async () => {
     const before = logger.errors().length;
-    const answer = await client.request('bug', { secret: 'client-secret' });
+    const answer = await ackOf(client, 'bug', { secret: 'client-secret' });
     expect(answer.error).toEqual({ code: 'INTERNAL', message: 'Internal server error' });
     expect(JSON.stringify(answer)).not.toContain('client-secret');
     const errors = logger.errors().slice(before);
@@ -54,15 +58,15 @@ describe('WsExceptionFilter', () => {
   });
 
   it('sends an exception event with the code for a message without id, without the cause echo', async () => {
-    client.send({ event: 'ws-object', data: { payload: 'do-not-echo' } });
-    const exception = await client.event('exception');
+    client.send('ws-object', { payload: 'do-not-echo' });
+    const exception = await nextFrame(client, 'exception');
     expect(exception).toEqual({ event: 'exception', data: { status: 'error', code: 'ROOM_FULL', message: 'The room is full', details: { capacity: 2 } } });
   });
 
   it('reports ValidationPipe failures field by field', async () => {
-    const answer = await client.request('create-default', { name: 3, age: -1, address: {} });
-    expect(answer.error.code).toBe('VALIDATION_FAILED');
-    expect(answer.error.details).toEqual(
+    const answer = await ackOf(client, 'create-default', { name: 3, age: -1, address: {} });
+    expect(answer.error?.code).toBe('VALIDATION_FAILED');
+    expect(answer.error?.details).toEqual(
       expect.arrayContaining([
         { field: 'name', messages: ['name must be a string'] },
         { field: 'age', messages: ['age must not be less than 0'] },
@@ -71,7 +75,7 @@ describe('WsExceptionFilter', () => {
   });
 
   it('reports WsValidationPipe failures with fields, constraints and nested paths', async () => {
-    const answer = await client.request('create', { name: 'ada', age: 1.5, address: { city: 7 } });
+    const answer = await ackOf(client, 'create', { name: 'ada', age: 1.5, address: { city: 7 } });
     expect(answer.error).toEqual({
       code: 'VALIDATION_FAILED',
       message: 'Validation failed',
@@ -80,33 +84,34 @@ describe('WsExceptionFilter', () => {
         { field: 'address.city', messages: ['city must be a string'], constraints: { isString: 'city must be a string' } },
       ],
     });
-    expect((await client.request('create', { name: 'ada', age: 3, address: { city: 'Oslo' } })).data).toBe('ada');
+    await expect(client.request('create', { name: 'ada', age: 3, address: { city: 'Oslo' } })).resolves.toBe('ada');
   });
 
   // `@MessageBody({ schema })` exists on Nest 12 only (Nest 11 drops the object).
   const schemaEvents = NEST_MAJOR >= 12 ? ['join-zod', 'join-valibot', 'join-arktype', 'join-metadata'] : ['join-zod', 'join-valibot', 'join-arktype'];
   it.each(schemaEvents)('validates %s with a Standard Schema', async (event) => {
-    const refused = await client.request(event, { room: '' });
+    const refused = await ackOf(client, event, { room: '' });
     expect(refused.status).toBe('error');
-    expect(refused.error.code).toBe('VALIDATION_FAILED');
-    expect(refused.error.details).toEqual([{ field: 'room', messages: [expect.any(String)] }]);
-    const accepted = await client.request(event, { room: 'lobby' });
+    expect(refused.error?.code).toBe('VALIDATION_FAILED');
+    expect(refused.error?.details).toEqual([{ field: 'room', messages: [expect.any(String)] }]);
+    const accepted = await ackOf(client, event, { room: 'lobby' });
     expect(accepted.status).toBe('ok');
-    expect(accepted.data.room).toBe('lobby');
+    expect((accepted.data as { room: string }).room).toBe('lobby');
   });
 
   it('uses the value the schema produced (defaults applied)', async () => {
-    expect((await client.request('join-zod', { room: 'x' })).data).toEqual({ room: 'x', limit: 10 });
+    await expect(client.request('join-zod', { room: 'x' })).resolves.toEqual({ room: 'x', limit: 10 });
   });
 
   it('can be extended to add fields to every error', async () => {
-    const traced = await TestClient.connect(running.url('/traced'));
-    expect((await traced.request('fail', null)).error).toEqual({ code: 'NOPE', message: 'no', details: { field: 'x', traceId: 'trace-1' } });
+    const traced = await harness.connect('/traced');
+    expect((await ackOf(traced, 'fail', null)).error).toEqual({ code: 'NOPE', message: 'no', details: { field: 'x', traceId: 'trace-1' } });
     await traced.close();
   });
 });
 
 describe('WsExceptionFilter registered for the whole application', () => {
+  // Also answers HTTP: the app listens on a real port.
   it('works with app.useGlobalFilters and leaves HTTP errors to Nest', async () => {
     const moduleRef = await Test.createTestingModule({ providers: [BareGateway], controllers: [HttpController] }).compile();
     const app = moduleRef.createNestApplication({ logger: false });
@@ -128,81 +133,78 @@ describe('WsExceptionFilter registered for the whole application', () => {
   });
 
   it('works as APP_FILTER', async () => {
-    const running = await startApp({ providers: [BareGateway, { provide: APP_FILTER, useClass: WsExceptionFilter }] });
+    const harness = await harnessOf([BareGateway, { provide: APP_FILTER, useClass: WsExceptionFilter }]);
     try {
-      const client = await TestClient.connect(running.url('/bare'));
-      client.send({ event: 'fail' });
-      expect((await client.event('exception')).data).toEqual({ status: 'error', code: 'BARE', message: 'bare failure' });
-      expect((await client.request('fail', null)).error).toEqual({ code: 'BARE', message: 'bare failure' });
+      const client = await harness.connect('/bare');
+      client.send('fail');
+      await expect(client.expectEvent('exception')).resolves.toEqual({ status: 'error', code: 'BARE', message: 'bare failure' });
+      expect((await ackOf(client, 'fail', null)).error).toEqual({ code: 'BARE', message: 'bare failure' });
       await client.close();
     } finally {
-      await running.close();
+      await harness.close();
     }
   });
 });
 
 describe('WsTransformInterceptor', () => {
-  let running: RunningApp;
-  let client: TestClient;
+  let harness: GatewayHarness;
+  let client: GatewayTestClient;
+  let wire: ReturnType<typeof recordWire>;
 
   beforeAll(async () => {
-    running = await startApp({ providers: [TransformGateway, TransformMetaGateway] });
-    client = await TestClient.connect(running.url('/transform'));
+    harness = await harnessOf([TransformGateway, TransformMetaGateway]);
+    client = await harness.connect('/transform');
+    wire = recordWire(client);
   });
-  afterAll(async () => {
-    await client.close();
-    await running.close();
-  });
+  afterAll(() => harness.close());
 
   it('wraps a plain return value as {event, data} under the message event', async () => {
-    client.send({ event: 'plain', data: 5 });
-    expect(await client.event('plain')).toEqual({ event: 'plain', data: { echoed: 5 } });
+    client.send('plain', 5);
+    expect(await nextFrame(client, 'plain')).toEqual({ event: 'plain', data: { echoed: 5 } });
   });
 
   it('leaves a WsResponse alone', async () => {
-    client.send({ event: 'already' });
-    expect(await client.event('custom')).toEqual({ event: 'custom', data: 1 });
+    client.send('already');
+    expect(await nextFrame(client, 'custom')).toEqual({ event: 'custom', data: 1 });
   });
 
   it('uses the event named by @ReplyEvent', async () => {
-    client.send({ event: 'named' });
-    expect(await client.event('renamed')).toEqual({ event: 'renamed', data: 7 });
+    client.send('named');
+    expect(await nextFrame(client, 'renamed')).toEqual({ event: 'renamed', data: 7 });
   });
 
   it('wraps Observable values one by one', async () => {
-    client.send({ event: 'stream' });
-    await client.waitFor((value) => value?.event === 'stream' && value.data === 2);
-    expect(client.rawFrames.map((frame) => frame.data.toString()).filter((text) => text.includes('"stream"'))).toEqual([
-      '{"event":"stream","data":1}',
-      '{"event":"stream","data":2}',
-    ]);
+    client.send('stream');
+    await expect(client.expectEvent('stream')).resolves.toBe(1);
+    await expect(client.expectEvent('stream')).resolves.toBe(2);
+    expect(wire.texts().filter((text) => text.includes('"stream"'))).toEqual(['{"event":"stream","data":1}', '{"event":"stream","data":2}']);
   });
 
   it('applies @Exclude and @Expose groups to class instances', async () => {
-    client.send({ event: 'user' });
-    expect((await client.event('user')).data).toEqual({ id: 1, name: 'ada' });
-    client.send({ event: 'admin-user' });
-    expect((await client.event('admin-user')).data).toEqual({ id: 1, name: 'ada', email: 'ada@example.com' });
+    client.send('user');
+    await expect(client.expectEvent('user')).resolves.toEqual({ id: 1, name: 'ada' });
+    client.send('admin-user');
+    await expect(client.expectEvent('admin-user')).resolves.toEqual({ id: 1, name: 'ada', email: 'ada@example.com' });
   });
 
   it('applies class rules to plain objects given @SerializeOptions({ type }), and to nested instances', async () => {
-    client.send({ event: 'plain-user' });
-    expect((await client.event('plain-user')).data).toEqual({ name: 'bob' });
-    client.send({ event: 'nested-user' });
-    expect((await client.event('nested-user')).data).toEqual({ owner: { id: 1, name: 'ada' }, count: 1 });
+    client.send('plain-user');
+    await expect(client.expectEvent('plain-user')).resolves.toEqual({ name: 'bob' });
+    client.send('nested-user');
+    await expect(client.expectEvent('nested-user')).resolves.toEqual({ owner: { id: 1, name: 'ada' }, count: 1 });
   });
 
   it('serialises but does not wrap the value of an acked message', async () => {
-    expect(await client.request('user', null, 'u1')).toEqual({ id: 'u1', status: 'ok', data: { id: 1, name: 'ada' } });
+    expect(await ackOf(client, 'user', null, 'u1')).toEqual({ id: 'u1', status: 'ok', data: { id: 1, name: 'ada' } });
   });
 
   it('adds a reply suffix and metadata, and can wrap acks with the request id', async () => {
-    const meta = await TestClient.connect(running.url('/transform-meta'));
-    meta.send({ event: 'join' });
-    const reply = await meta.event('join:reply');
+    const meta = await harness.connect('/transform-meta');
+    meta.send('join');
+    const reply = await nextFrame(meta, 'join:reply');
     expect(reply).toEqual({ event: 'join:reply', data: 'joined', meta: { timestamp: expect.any(Number) } });
     expect(Math.abs(reply.meta.timestamp - Date.now())).toBeLessThan(5000);
-    expect(await meta.request('join', null, 'r-7')).toEqual({
+    expect(await ackOf(meta, 'join', null, 'r-7')).toEqual({
       id: 'r-7',
       status: 'ok',
       data: { event: 'join:reply', data: 'joined', meta: { timestamp: expect.any(Number), requestId: 'r-7' } },
@@ -211,65 +213,56 @@ describe('WsTransformInterceptor', () => {
   });
 });
 
-/** An app with the given gateways, configured by `setup` before it listens (as `main.ts` does). */
-async function startConfigured(providers: Array<new (...args: never[]) => unknown>, setup: (app: INestApplication) => void, logger?: RecordingLogger): Promise<RunningApp> {
-  const moduleRef = await Test.createTestingModule({ providers }).compile();
-  const app = moduleRef.createNestApplication({ logger: logger ?? false });
-  app.useWebSocketAdapter(new SwitchboardAdapter(app));
-  setup(app);
-  await app.listen(0, '127.0.0.1');
-  const port = (app.getHttpServer().address() as { port: number }).port;
-  return { app, port, url: (path = '/') => `ws://127.0.0.1:${port}${path}`, close: () => app.close() };
+/** An app with the given gateways, configured by `setup` before it starts (as `main.ts` does). */
+function harnessConfigured(providers: Array<new (...args: never[]) => unknown>, setup: (app: INestApplication) => void, logger?: RecordingLogger): Promise<GatewayHarness> {
+  return harnessOf(providers, { configure: setup, logger: logger ?? false });
 }
 
 describe(`WsTransformInterceptor registered for the whole application (Nest ${NEST_MAJOR})`, () => {
-  let running: RunningApp;
-  let client: TestClient;
+  let harness: GatewayHarness;
+  let client: GatewayTestClient;
+  let wire: ReturnType<typeof recordWire>;
   const interceptor = new CountingTransformInterceptor({ replyEvent: { suffix: ':reply' } });
 
   beforeAll(async () => {
-    running = await startConfigured([GlobalTransformGateway], (app) => app.useGlobalInterceptors(interceptor));
-    client = await TestClient.connect(running.url('/global-transform'));
+    harness = await harnessConfigured([GlobalTransformGateway], (app) => app.useGlobalInterceptors(interceptor));
+    client = await harness.connect('/global-transform');
+    wire = recordWire(client);
   });
-  afterAll(async () => {
-    await client.close();
-    await running.close();
-  });
+  afterAll(() => harness.close());
 
   it('shapes replies and never sends @Exclude() fields, running once per message', async () => {
     const before = interceptor.calls;
-    client.send({ event: 'user' });
-    expect(await client.event('user:reply')).toEqual({ event: 'user:reply', data: { id: 1, name: 'ada' } });
-    expect(await client.request('user', null, 'u1')).toEqual({ id: 'u1', status: 'ok', data: { id: 1, name: 'ada' } });
-    expect(JSON.stringify(client.rawFrames.map((frame) => frame.data.toString()))).not.toContain('hunter2');
+    client.send('user');
+    expect(await nextFrame(client, 'user:reply')).toEqual({ event: 'user:reply', data: { id: 1, name: 'ada' } });
+    expect(await ackOf(client, 'user', null, 'u1')).toEqual({ id: 'u1', status: 'ok', data: { id: 1, name: 'ada' } });
+    expect(JSON.stringify(wire.texts())).not.toContain('hunter2');
     expect(interceptor.calls - before).toBe(2);
   });
 
   it('honours @ReplyEvent and wraps Observable values one by one', async () => {
-    client.send({ event: 'named' });
-    expect(await client.event('renamed')).toEqual({ event: 'renamed', data: 7 });
-    client.send({ event: 'stream' });
-    await client.waitFor((value) => value?.event === 'stream:reply' && value.data === 2);
-    expect(client.rawFrames.map((frame) => frame.data.toString()).filter((text) => text.includes('"stream:reply"'))).toEqual([
-      '{"event":"stream:reply","data":1}',
-      '{"event":"stream:reply","data":2}',
-    ]);
+    client.send('named');
+    expect(await nextFrame(client, 'renamed')).toEqual({ event: 'renamed', data: 7 });
+    client.send('stream');
+    await expect(client.expectEvent('stream:reply')).resolves.toBe(1);
+    await expect(client.expectEvent('stream:reply')).resolves.toBe(2);
+    expect(wire.texts().filter((text) => text.includes('"stream:reply"'))).toEqual(['{"event":"stream:reply","data":1}', '{"event":"stream:reply","data":2}']);
   });
 
   it("runs outside the handler's own interceptors, as a global interceptor does", async () => {
-    client.send({ event: 'nested' });
-    expect(await client.event('nested:reply')).toEqual({ event: 'nested:reply', data: { inner: 1 } });
+    client.send('nested');
+    expect(await nextFrame(client, 'nested:reply')).toEqual({ event: 'nested:reply', data: { inner: 1 } });
   });
 
   it('works as APP_INTERCEPTOR', async () => {
-    const app = await startApp({ providers: [GlobalTransformGateway, { provide: APP_INTERCEPTOR, useClass: WsTransformInterceptor }] });
+    const other = await harnessOf([GlobalTransformGateway, { provide: APP_INTERCEPTOR, useClass: WsTransformInterceptor }]);
     try {
-      const other = await TestClient.connect(app.url('/global-transform'));
-      other.send({ event: 'user' });
-      expect(await other.event('user')).toEqual({ event: 'user', data: { id: 1, name: 'ada' } });
-      await other.close();
+      const client = await other.connect('/global-transform');
+      client.send('user');
+      expect(await nextFrame(client, 'user')).toEqual({ event: 'user', data: { id: 1, name: 'ada' } });
+      await client.close();
     } finally {
-      await app.close();
+      await other.close();
     }
   });
 });
@@ -278,7 +271,7 @@ describe(`other global guards, pipes and interceptors on gateways (Nest ${NEST_M
   it(NEST_MAJOR >= 12 ? 'apply to gateway messages: Nest 12 applies them itself' : 'do not apply to gateway messages on Nest 11, as with platform-ws', async () => {
     const recorder = new WsCallRecorder();
     const logger = new RecordingLogger();
-    const running = await startConfigured(
+    const harness = await harnessConfigured(
       [GlobalTransformGateway],
       (app) => {
         app.useGlobalGuards(recorder);
@@ -288,8 +281,8 @@ describe(`other global guards, pipes and interceptors on gateways (Nest ${NEST_M
       logger,
     );
     try {
-      const client = await TestClient.connect(running.url('/global-transform'));
-      expect(await client.request('echo', { a: 1 }, 'e1')).toEqual({ id: 'e1', status: 'ok', data: { a: 1 } });
+      const client = await harness.connect('/global-transform');
+      expect(await ackOf(client, 'echo', { a: 1 }, 'e1')).toEqual({ id: 'e1', status: 'ok', data: { a: 1 } });
       await client.close();
       expect(recorder.seen).toEqual(NEST_MAJOR >= 12 ? ['guard', 'interceptor', 'pipe'] : []);
       // On Nest 11 the startup log says which global enhancers gateways do not get.
@@ -298,7 +291,7 @@ describe(`other global guards, pipes and interceptors on gateways (Nest ${NEST_M
         NEST_MAJOR >= 12 ? [] : [expect.stringContaining('guards WsCallRecorder; pipes WsCallRecorder; interceptors WsCallRecorder')],
       );
     } finally {
-      await running.close();
+      await harness.close();
     }
   });
 });

@@ -3,13 +3,20 @@ import { fileURLToPath } from 'node:url';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { InMemoryBroker, InMemoryBus, pathChannel, roomChannel, SwitchboardAdapter, SwitchboardModule, type SwitchboardServer } from '../../lib/index.js';
+import { createGatewayHarness, type GatewayHarness, type GatewayTestClient } from '../../lib/testing/index.js';
 import { NewsService, RoomsGateway } from '../fixtures/rooms.gateway.js';
-import { TestClient } from '../helpers/ws-client.js';
+import { expectNothing, nextFrame } from '../helpers/harness-client.js';
 import { waitUntil } from './drop-in.suite.js';
 
-async function startRoomsApp(broker?: InMemoryBroker): Promise<{ app: INestApplication; url: string }> {
+/** The rooms gateway on the in-memory harness, with a broker for the multi-node tests. */
+function roomsHarness(broker?: InMemoryBroker): Promise<GatewayHarness> {
+  return createGatewayHarness({ imports: [SwitchboardModule.forRoot({ broker })], providers: [RoomsGateway, NewsService] }, { logger: false });
+}
+
+/** The rooms gateway on a real port: for the crowd of 10,000 real sockets in a child process. */
+async function startRoomsApp(): Promise<{ app: INestApplication; url: string }> {
   const moduleRef = await Test.createTestingModule({
-    imports: [SwitchboardModule.forRoot({ broker })],
+    imports: [SwitchboardModule.forRoot()],
     providers: [RoomsGateway, NewsService],
   }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
@@ -18,47 +25,48 @@ async function startRoomsApp(broker?: InMemoryBroker): Promise<{ app: INestAppli
   return { app, url: `ws://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}/rooms` };
 }
 
-describe('rooms and broadcasting', () => {
-  let app: INestApplication;
-  let url: string;
-  let server: SwitchboardServer;
-  const clients: TestClient[] = [];
+type Member = GatewayTestClient & { id: string };
 
-  async function member(...rooms: string[]): Promise<TestClient & { id: string }> {
-    const client = (await TestClient.connect(url)) as TestClient & { id: string };
-    clients.push(client);
-    client.id = (await client.request('whoami', null)).data;
+/** The frames of one event a client received, in order. */
+function eventsOf(client: GatewayTestClient, event: string): unknown[] {
+  return client.messages.filter((message) => message.event === event).map((message) => message.data);
+}
+
+describe('rooms and broadcasting', () => {
+  let harness: GatewayHarness;
+  let server: SwitchboardServer;
+
+  async function member(...rooms: string[]): Promise<Member> {
+    const client = await harness.connect('/rooms');
+    const id = await client.request<string>('whoami', null);
     if (rooms.length > 0) {
       await client.request('join', rooms);
     }
-    return client;
+    return Object.assign(client, { id });
   }
 
   beforeEach(async () => {
-    ({ app, url } = await startRoomsApp());
-    server = app.get(RoomsGateway).server;
+    harness = await roomsHarness();
+    server = harness.get(RoomsGateway).server;
     RoomsGateway.roomsAtDisconnect = [];
   });
 
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((client) => client.close()));
-    await app.close();
-  });
+  afterEach(() => harness.close());
 
   it('joins and leaves rooms; an empty room disappears', async () => {
     const client = await member();
-    expect((await client.request('join', ['a', 'b'])).data).toEqual(['a', 'b']);
-    expect((await client.request('join', 'a')).data).toEqual(['a', 'b']); // joining twice is a no-op
+    await expect(client.request('join', ['a', 'b'])).resolves.toEqual(['a', 'b']);
+    await expect(client.request('join', 'a')).resolves.toEqual(['a', 'b']); // joining twice is a no-op
     expect(server.roomNames().sort()).toEqual(['a', 'b']);
-    expect((await client.request('leave', 'a')).data).toEqual(['b']);
-    expect((await client.request('leave', 'nope')).data).toEqual(['b']);
+    await expect(client.request('leave', 'a')).resolves.toEqual(['b']);
+    await expect(client.request('leave', 'nope')).resolves.toEqual(['b']);
     expect(server.roomNames()).toEqual(['b']);
     expect(server.membersOf('b').map((socket) => socket.id)).toEqual([client.id]);
   });
 
   it('rejects an empty room name with an INVALID_ROOM error ack', async () => {
     const client = await member();
-    expect(await client.request('join', '')).toMatchObject({ status: 'error', error: { code: 'INVALID_ROOM' } });
+    await expect(client.request('join', '')).rejects.toMatchObject({ code: 'INVALID_ROOM' });
   });
 
   it('takes a disconnected client out of every room, after handleDisconnect could still read them', async () => {
@@ -76,30 +84,30 @@ describe('rooms and broadcasting', () => {
     const alice = await member('lobby');
     const bob = await member('lobby');
     const carol = await member('elsewhere');
-    expect((await alice.request('say', { room: 'lobby', text: 'hi' })).data).toBe(1);
-    expect(await bob.event('said')).toEqual({ event: 'said', data: { from: alice.id, text: 'hi' } });
-    expect(await carol.framesWithin(60)).toEqual([]);
-    expect(alice.received.filter((value: any) => value?.event === 'said')).toEqual([]);
+    await expect(alice.request('say', { room: 'lobby', text: 'hi' })).resolves.toBe(1);
+    expect(await nextFrame(bob, 'said')).toEqual({ event: 'said', data: { from: alice.id, text: 'hi' } });
+    await expectNothing(carol, 60);
+    expect(eventsOf(alice, 'said')).toEqual([]);
   });
 
   it('delivers once to a client in several targeted rooms', async () => {
     const both = await member('a', 'b');
     const onlyA = await member('a');
     const onlyB = await member('b');
-    expect((await both.request('to-rooms', { rooms: ['a', 'b'], n: 1 })).data).toBe(3);
-    await Promise.all([both.event('multi'), onlyA.event('multi'), onlyB.event('multi')]);
-    expect(await both.framesWithin(60)).toEqual([]);
-    expect(both.rawFrames.filter((frame) => frame.data.toString().includes('multi'))).toHaveLength(1);
+    await expect(both.request('to-rooms', { rooms: ['a', 'b'], n: 1 })).resolves.toBe(3);
+    await Promise.all([both.expectEvent('multi'), onlyA.expectEvent('multi'), onlyB.expectEvent('multi')]);
+    await expectNothing(both, 60);
+    expect(both.messages.filter((message) => JSON.stringify(message.raw).includes('multi'))).toHaveLength(1);
   });
 
   it('skips members of excepted rooms and excepted clients', async () => {
     const vip = await member('a', 'vip');
     const plain = await member('a');
     const other = await member('b');
-    expect((await plain.request('to-rooms', { rooms: ['a', 'b'], except: ['vip'], n: 2 })).data).toBe(2);
-    await plain.event('multi');
-    await other.event('multi');
-    expect(await vip.framesWithin(60)).toEqual([]);
+    await expect(plain.request('to-rooms', { rooms: ['a', 'b'], except: ['vip'], n: 2 })).resolves.toBe(2);
+    await plain.expectEvent('multi');
+    await other.expectEvent('multi');
+    await expectNothing(vip, 60);
     expect(server.to('a').except(vip.id ? { id: vip.id } : []).count()).toBe(1);
     expect(server.to(['a', 'b']).exceptClient([plain.id, other.id]).sockets().map((socket) => socket.id)).toEqual([vip.id]);
   });
@@ -108,19 +116,19 @@ describe('rooms and broadcasting', () => {
     const sender = await member();
     const target = await member();
     const bystander = await member();
-    expect((await sender.request('whisper', { to: target.id, text: 'psst' })).data).toBe(1);
-    expect(await target.event('whisper')).toEqual({ event: 'whisper', data: 'psst' });
-    expect(await bystander.framesWithin(60)).toEqual([]);
-    expect((await sender.request('whisper', { to: 'no-such-id', text: 'x' })).data).toBe(0);
+    await expect(sender.request('whisper', { to: target.id, text: 'psst' })).resolves.toBe(1);
+    expect(await nextFrame(target, 'whisper')).toEqual({ event: 'whisper', data: 'psst' });
+    await expectNothing(bystander, 60);
+    await expect(sender.request('whisper', { to: 'no-such-id', text: 'x' })).resolves.toBe(0);
   });
 
   it('broadcasts to everyone but the sender, and to everyone with server.emit', async () => {
     const a = await member();
     const b = await member();
-    expect((await a.request('shout', 'hey')).data).toBe(1);
-    expect(await b.event('shout')).toEqual({ event: 'shout', data: 'hey' });
-    expect((await a.request('announce', 'all')).data).toBe(true);
-    await Promise.all([a.event('announce'), b.event('announce')]);
+    await expect(a.request('shout', 'hey')).resolves.toBe(1);
+    expect(await nextFrame(b, 'shout')).toEqual({ event: 'shout', data: 'hey' });
+    await expect(a.request('announce', 'all')).resolves.toBe(true);
+    await Promise.all([a.expectEvent('announce'), b.expectEvent('announce')]);
   });
 
   it('keeps operators immutable', () => {
@@ -140,12 +148,12 @@ describe('rooms and broadcasting', () => {
   it('pushes from a service outside any gateway', async () => {
     const reader = await member('sports');
     const other = await member('weather');
-    const news = app.get(NewsService);
+    const news = harness.get(NewsService);
     expect(news.publish('sports', 'goal!')).toBe(1);
-    expect(await reader.event('news')).toEqual({ event: 'news', data: 'goal!' });
+    expect(await nextFrame(reader, 'news')).toEqual({ event: 'news', data: 'goal!' });
     expect(news.publishToEveryone('all hands')).toBe(2);
-    await other.event('news');
-    expect(await other.framesWithin(40)).toEqual([]);
+    await other.expectEvent('news');
+    await expectNothing(other, 40);
   });
 
   it('reports counts and a stats snapshot', async () => {
@@ -175,37 +183,32 @@ describe('rooms and broadcasting', () => {
     }
     await churn;
     for (const client of stable) {
-      await waitUntil(() => client.rawFrames.filter((frame) => frame.data.toString().includes('"tick"')).length >= total);
-      const ticks = client.rawFrames.map((frame) => JSON.parse(frame.data.toString())).filter((value) => value.event === 'tick');
-      expect(ticks.map((value) => value.data)).toEqual(Array.from({ length: total }, (_, n) => n));
+      await waitUntil(() => eventsOf(client, 'tick').length >= total);
+      expect(eventsOf(client, 'tick')).toEqual(Array.from({ length: total }, (_, n) => n));
     }
     for (const client of churners) {
-      const ticks = client.rawFrames.map((frame) => JSON.parse(frame.data.toString())).filter((value) => value.event === 'tick');
-      expect(new Set(ticks.map((value) => value.data)).size).toBe(ticks.length); // never twice
+      const ticks = eventsOf(client, 'tick');
+      expect(new Set(ticks).size).toBe(ticks.length); // never twice
     }
   });
 
   describe('server-to-client requests', () => {
     it("resolves with the client's ack", async () => {
       const client = await member();
-      client.socket.on('message', (raw) => {
-        const message = JSON.parse(String(raw));
-        if (message.event === 'question') {
-          client.send({ id: message.id, status: 'ok', data: `answer to ${message.data}` });
-        }
-      });
-      expect((await client.request('ask', { question: 'life' })).data).toEqual({ answer: 'answer to life' });
+      client.onRequest('question', (question) => `answer to ${String(question)}`);
+      await expect(client.request('ask', { question: 'life' })).resolves.toEqual({ answer: 'answer to life' });
     });
 
     it('rejects with REQUEST_REJECTED when the client acks an error', async () => {
       const client = await member();
+      // An error ack with a code of the client's choosing (onRequest answers a throw with CLIENT_ERROR).
       client.socket.on('message', (raw) => {
         const message = JSON.parse(String(raw));
         if (message.event === 'question') {
-          client.send({ id: message.id, status: 'error', error: { code: 'NO', message: 'will not say' } });
+          client.sendRaw({ id: message.id, status: 'error', error: { code: 'NO', message: 'will not say' } });
         }
       });
-      expect((await client.request('ask', { question: 'pin' })).data).toEqual({
+      await expect(client.request('ask', { question: 'pin' })).resolves.toEqual({
         failed: 'REQUEST_REJECTED',
         details: { code: 'NO', message: 'will not say' },
       });
@@ -213,9 +216,9 @@ describe('rooms and broadcasting', () => {
 
     it('rejects with REQUEST_TIMEOUT, and counts a late ack as stray', async () => {
       const client = await member();
-      expect((await client.request('ask', { question: 'slow', timeout: 50 })).data).toEqual({ failed: 'REQUEST_TIMEOUT' });
-      const question = await client.event('question');
-      client.send({ id: question.id, status: 'ok', data: 'too late' });
+      await expect(client.request('ask', { question: 'slow', timeout: 50 })).resolves.toEqual({ failed: 'REQUEST_TIMEOUT' });
+      const question = (await nextFrame(client, 'question')) as { id: string };
+      client.sendRaw({ id: question.id, status: 'ok', data: 'too late' });
       await waitUntil(() => server.getStats().strayAcks === 1);
       expect(server.getStats().requestsTimedOut).toBe(1);
     });
@@ -227,7 +230,7 @@ describe('rooms and broadcasting', () => {
         () => 'resolved',
         (error: unknown) => error,
       );
-      await client.event('question');
+      await client.expectEvent('question');
       await client.close();
       expect(await outcome).toMatchObject({ code: 'DISCONNECTED' });
       await expect(socket.request('question', 'again')).rejects.toMatchObject({ code: 'DISCONNECTED' });
@@ -235,6 +238,7 @@ describe('rooms and broadcasting', () => {
   });
 });
 
+/** 10,000 real sockets: a crowd in a child process (one process's fd limit cannot hold both ends), over TCP. */
 describe('a room of 10,000 members', () => {
   it('delivers one broadcast to every member once', async () => {
     const { app, url } = await startRoomsApp();
@@ -274,14 +278,12 @@ describe('across nodes through the broker seam', () => {
     const bus = new InMemoryBus();
     const brokerA = new InMemoryBroker(bus);
     const brokerB = new InMemoryBroker(bus);
-    const nodeA = await startRoomsApp(brokerA);
-    const nodeB = await startRoomsApp(brokerB);
-    const clients: TestClient[] = [];
+    const nodeA = await roomsHarness(brokerA);
+    const nodeB = await roomsHarness(brokerB);
     try {
-      const onA = await TestClient.connect(nodeA.url);
-      const onB = await TestClient.connect(nodeB.url);
-      const plainB = await TestClient.connect(nodeB.url);
-      clients.push(onA, onB, plainB);
+      const onA = await nodeA.connect('/rooms');
+      const onB = await nodeB.connect('/rooms');
+      const plainB = await nodeB.connect('/rooms');
       await onA.request('join', 'shared');
       await onB.request('join', ['shared', 'b-only']);
       // Besides its own node channel, a node listens on the paths it serves and the rooms it has members in.
@@ -290,32 +292,31 @@ describe('across nodes through the broker seam', () => {
       expect(listens(brokerB)).toEqual([pathChannel('/rooms'), roomChannel('/rooms', 'b-only'), roomChannel('/rooms', 'shared')].sort());
 
       // A room broadcast on node A reaches node B's member, once.
-      nodeA.app.get(NewsService).publish('shared', 'cross-node');
-      expect(await onB.event('news')).toEqual({ event: 'news', data: 'cross-node' });
-      expect(await onA.event('news')).toEqual({ event: 'news', data: 'cross-node' });
-      expect(await plainB.framesWithin(60)).toEqual([]);
+      nodeA.get(NewsService).publish('shared', 'cross-node');
+      expect(await nextFrame(onB, 'news')).toEqual({ event: 'news', data: 'cross-node' });
+      expect(await nextFrame(onA, 'news')).toEqual({ event: 'news', data: 'cross-node' });
+      await expectNothing(plainB, 60);
 
       // A room with no members on A: A's broadcast travels, A has no local member.
       const deliveredBefore = bus.delivered;
-      expect(nodeA.app.get(NewsService).publish('b-only', 'for b')).toBe(0);
-      expect(await onB.event('news')).toEqual({ event: 'news', data: 'for b' });
+      expect(nodeA.get(NewsService).publish('b-only', 'for b')).toBe(0);
+      expect(await nextFrame(onB, 'news')).toEqual({ event: 'news', data: 'for b' });
       expect(bus.delivered).toBe(deliveredBefore + 1);
 
       // Node B leaves 'b-only': its subscription goes, so nothing is routed to it.
       await onB.request('leave', 'b-only');
       expect(brokerB.subscriptions()).not.toContain(roomChannel('/rooms', 'b-only'));
       const before = bus.delivered;
-      nodeA.app.get(NewsService).publish('b-only', 'nobody');
+      nodeA.get(NewsService).publish('b-only', 'nobody');
       expect(bus.delivered).toBe(before);
 
       // `local` stays on the node.
-      nodeA.app.get(RoomsGateway).server.local.emit('only-a', 1);
-      await onA.event('only-a');
-      expect(await onB.framesWithin(60)).toEqual([]);
+      nodeA.get(RoomsGateway).server.local.emit('only-a', 1);
+      await onA.expectEvent('only-a');
+      await expectNothing(onB, 60);
     } finally {
-      await Promise.all(clients.map((client) => client.close()));
-      await nodeA.app.close();
-      await nodeB.app.close();
+      await nodeA.close();
+      await nodeB.close();
     }
   });
 });

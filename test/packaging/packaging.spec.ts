@@ -244,9 +244,9 @@ describe('the packed library in consumer projects', () => {
     const expected = [...exportTargets(manifest.exports), 'dist/cjs/package.json', 'dist/esm/package.json'];
     expect(expected).toEqual(expect.arrayContaining(['dist/cjs/testing/index.js', 'dist/esm/testing/index.d.ts']));
     expect(packedFiles).toEqual(expect.arrayContaining(expected));
-    // lib/: the TypeScript sources the source maps point at, and nothing else.
+    // lib/: the TypeScript sources the source maps point at, and the house plan (npm always packs READMEs).
     expect(packedFiles).toContain('lib/testing/gateway-harness.ts');
-    expect(packedFiles.filter((file) => file.startsWith('lib/') && !file.endsWith('.ts'))).toEqual([]);
+    expect(packedFiles.filter((file) => file.startsWith('lib/') && !file.endsWith('.ts'))).toEqual(['lib/README.md']);
     expect(packedFiles.filter((file) => !/^(dist|lib)\//.test(file) && file !== 'package.json' && file !== 'README.md')).toEqual([]);
   });
 
