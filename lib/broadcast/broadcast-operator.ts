@@ -65,10 +65,15 @@ export class BroadcastOperator<C = Connection> {
 
   /** Skips members of these rooms (strings), or these clients (sockets). */
   except(excluded: ExceptTarget): BroadcastOperator<C> {
-    if (typeof excluded === 'string' || (Array.isArray(excluded) && excluded.every((item) => typeof item === 'string'))) {
-      return this.with({ exceptRooms: union(this.targeting.exceptRooms, roomList(excluded as RoomTarget)) });
+    const items: readonly unknown[] = Array.isArray(excluded) ? excluded : [excluded];
+    // Strings are rooms, anything else a client; a mixed list skips both kinds.
+    const rooms = items.filter((item): item is string => typeof item === 'string');
+    const clients = items.filter((item) => typeof item !== 'string') as Array<{ readonly id: string }>;
+    let operator: BroadcastOperator<C> = this;
+    if (rooms.length > 0 || clients.length === 0) {
+      operator = operator.with({ exceptRooms: union(this.targeting.exceptRooms, roomList(rooms.length > 0 ? rooms : (excluded as RoomTarget))) });
     }
-    return this.exceptClient(excluded as { readonly id: string } | readonly { readonly id: string }[]);
+    return clients.length > 0 ? operator.exceptClient(clients) : operator;
   }
 
   /** Skips these clients, by socket or id. */
@@ -117,9 +122,10 @@ export class BroadcastOperator<C = Connection> {
 }
 
 function roomList(rooms: RoomTarget): readonly string[] {
-  const list = typeof rooms === 'string' ? [rooms] : rooms;
+  // Room names often come from a client's message: anything but a string or an array is INVALID_ROOM, not a TypeError.
+  const list: readonly unknown[] = typeof rooms === 'string' ? [rooms] : Array.isArray(rooms) ? rooms : [rooms];
   list.forEach(assertRoomName);
-  return list;
+  return list as readonly string[];
 }
 
 function clientIdList(clients: ClientRef | readonly ClientRef[]): readonly string[] {

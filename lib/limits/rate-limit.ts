@@ -9,12 +9,6 @@ export const enum RateVerdict {
   Close,
 }
 
-/** Tokens left, when they were last counted, and messages refused in a row. */
-export interface TokenBucket {
-  tokens: number;
-  time: number;
-  refusedInARow: number;
-}
 
 /**
  * A token bucket per connection, refilled lazily when a message arrives (no

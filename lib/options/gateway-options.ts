@@ -226,6 +226,7 @@ function applyBehaviour(target: ResolvedGatewayBehaviour, options: SwitchboardGa
     target.maxConnectionsPerIp = options.maxConnectionsPerIp;
   }
   if (options.backpressure !== undefined) {
+    check('backpressure', isPlainObject(options.backpressure), 'an object');
     const merged = { ...target.backpressure, ...options.backpressure };
     check('backpressure.highWaterMark', isPositiveInteger(merged.highWaterMark), 'a positive integer (bytes)');
     check('backpressure.closeAt', isPositiveInteger(merged.closeAt) && merged.closeAt >= merged.highWaterMark, 'a positive integer >= highWaterMark (bytes)');
@@ -233,6 +234,7 @@ function applyBehaviour(target: ResolvedGatewayBehaviour, options: SwitchboardGa
     target.backpressure = merged;
   }
   if (options.auth !== undefined) {
+    check('auth', isPlainObject(options.auth), 'an object');
     const { guards, authenticate, origins, timeout } = options.auth;
     check('auth.guards', guards === undefined || Array.isArray(guards), 'an array of guard classes or instances');
     check('auth.authenticate', authenticate === undefined || typeof authenticate === 'function', 'a function or an injectable class');
@@ -249,6 +251,7 @@ function resolveCompression(compression: false | CompressionOptions, check: Chec
   if (compression === false) {
     return false;
   }
+  check('compression', isPlainObject(compression), 'false or an object of compression settings');
   const merged = { ...DEFAULTS.compression, ...compression };
   check('compression.threshold', Number.isSafeInteger(merged.threshold) && merged.threshold >= 0, 'an integer >= 0 (bytes)');
   check('compression.level', Number.isInteger(merged.level) && merged.level >= 0 && merged.level <= 9, 'an integer 0-9');
@@ -262,6 +265,7 @@ function resolveRateLimit(rateLimit: false | RateLimitOptions, check: Check): fa
   if (rateLimit === false) {
     return false;
   }
+  check('rateLimit', isPlainObject(rateLimit), 'false or an object');
   check('rateLimit.messagesPerSecond', typeof rateLimit?.messagesPerSecond === 'number' && rateLimit.messagesPerSecond > 0, 'a positive number');
   const merged = { burst: rateLimit.messagesPerSecond, closeAfter: DEFAULTS.rateLimitCloseAfter, ...rateLimit };
   check('rateLimit.burst', typeof merged.burst === 'number' && merged.burst >= 1, 'a number >= 1');
@@ -273,8 +277,15 @@ function isPositiveInteger(value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) > 0;
 }
 
+/** Node turns a timer of 2^31 ms or more into 1 ms: a larger "duration" would fire at once, over and over. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 function isDuration(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= MAX_TIMER_MS;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function invalid(where: string, key: string, expected: string): SwitchboardError {
