@@ -22,6 +22,7 @@ export default {
   testMatch: [
     '<rootDir>/test/nest-line.spec.ts',
     '<rootDir>/test/integration/pipeline.e2e-spec.ts',
+    '<rootDir>/test/unit/internals/nest.spec.ts',
   ],
   globals: { __NEST_LINE__: 11 },
   moduleNameMapper: {

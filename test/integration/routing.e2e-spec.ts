@@ -3,14 +3,66 @@ import { Test } from '@nestjs/testing';
 import { MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import WebSocket, { WebSocketServer } from 'ws';
 import { SwitchboardAdapter, SwitchboardSocket } from '../../lib/index.js';
+import { createGatewayHarness, type GatewayHarness } from '../../lib/testing/index.js';
 import { EchoGateway } from '../fixtures/echo.gateway.js';
 import { FilesGateway, RoomsGateway, RpcGateway } from '../fixtures/protocol.gateways.js';
+import { expectUpgraded, refusalOf } from '../helpers/harness-client.js';
 import { rawUpgrade } from '../helpers/http-upgrade.js';
 import { startApp, type RunningApp } from '../helpers/nest-app.js';
 import { freePort } from '../helpers/ports.js';
 import { TestClient } from '../helpers/ws-client.js';
 
 describe('routing upgrades on the application port', () => {
+  let harness: GatewayHarness;
+
+  beforeAll(async () => {
+    harness = await createGatewayHarness({ providers: [RpcGateway, RoomsGateway, FilesGateway] }, { logger: false });
+  });
+
+  afterAll(() => harness.close());
+
+  it('accepts a trailing slash', async () => {
+    await expectUpgraded(harness.connect('/rpc/'));
+    const client = await harness.connect('/rpc/?x=1');
+    await expect(client.request('whoami', null)).resolves.toMatchObject({ path: '/rpc/', query: { x: '1' } });
+    await client.close();
+  });
+
+  it('is case-sensitive and exact for static paths', async () => {
+    expect((await refusalOf(harness.connect('/RPC'))).status).toBe(404);
+    expect((await refusalOf(harness.connect('/rpc/extra'))).status).toBe(404);
+  });
+
+  it('parses path parameters, decoded, and the query string once at the handshake', async () => {
+    const client = await harness.connect('/rooms/blue%20room?invite=abc');
+    await expect(client.request('where', null)).resolves.toEqual({
+      path: '/rooms/blue%20room',
+      route: '/rooms/:room',
+      params: { room: 'blue room' },
+      query: { invite: 'abc' },
+    });
+    await client.close();
+  });
+
+  it('matches a pattern path with a trailing slash, but not a missing parameter', async () => {
+    await expectUpgraded(harness.connect('/rooms/42/'));
+    expect((await refusalOf(harness.connect('/rooms/'))).status).toBe(404);
+    expect((await refusalOf(harness.connect('/rooms/42/extra'))).status).toBe(404);
+  });
+
+  it('gives wildcard parameters as arrays of segments', async () => {
+    const client = await harness.connect('/files/a/b/c.txt');
+    await expect(client.request('where', null)).resolves.toEqual({ params: { rest: ['a', 'b', 'c.txt'] } });
+    await client.close();
+  });
+
+  it('answers a malformed percent-encoding in a pattern path with 400', async () => {
+    expect((await refusalOf(harness.connect('/rooms/%E0%A4%A'))).status).toBe(400);
+  });
+});
+
+/** Facts of the HTTP answer and of the real socket: the refusal's headers, the TCP peer's address. */
+describe('routing upgrades on the application port, over TCP', () => {
   let running: RunningApp;
 
   beforeAll(async () => {
@@ -24,45 +76,6 @@ describe('routing upgrades on the application port', () => {
     expect(answer.status).toBe(404);
     expect(answer.headers['content-type']).toContain('application/json');
     expect(JSON.parse(answer.body)).toEqual({ code: 'NOT_FOUND', message: 'No WebSocket gateway at this path.' });
-  });
-
-  it('accepts a trailing slash', async () => {
-    expect((await rawUpgrade(running.port, '/rpc/')).status).toBe(101);
-    const client = await TestClient.connect(running.url('/rpc/?x=1'));
-    expect((await client.request('whoami', null)).data).toMatchObject({ path: '/rpc/', query: { x: '1' } });
-    await client.close();
-  });
-
-  it('is case-sensitive and exact for static paths', async () => {
-    expect((await rawUpgrade(running.port, '/RPC')).status).toBe(404);
-    expect((await rawUpgrade(running.port, '/rpc/extra')).status).toBe(404);
-  });
-
-  it('parses path parameters, decoded, and the query string once at the handshake', async () => {
-    const client = await TestClient.connect(running.url('/rooms/blue%20room?invite=abc'));
-    expect((await client.request('where', null)).data).toEqual({
-      path: '/rooms/blue%20room',
-      route: '/rooms/:room',
-      params: { room: 'blue room' },
-      query: { invite: 'abc' },
-    });
-    await client.close();
-  });
-
-  it('matches a pattern path with a trailing slash, but not a missing parameter', async () => {
-    expect((await rawUpgrade(running.port, '/rooms/42/')).status).toBe(101);
-    expect((await rawUpgrade(running.port, '/rooms/')).status).toBe(404);
-    expect((await rawUpgrade(running.port, '/rooms/42/extra')).status).toBe(404);
-  });
-
-  it('gives wildcard parameters as arrays of segments', async () => {
-    const client = await TestClient.connect(running.url('/files/a/b/c.txt'));
-    expect((await client.request('where', null)).data).toEqual({ params: { rest: ['a', 'b', 'c.txt'] } });
-    await client.close();
-  });
-
-  it('answers a malformed percent-encoding in a pattern path with 400', async () => {
-    expect((await rawUpgrade(running.port, '/rooms/%E0%A4%A')).status).toBe(400);
   });
 
   it('hands out real ws WebSockets, extended with the switchboard fields', async () => {

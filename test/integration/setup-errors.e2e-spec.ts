@@ -1,13 +1,19 @@
 import { Test } from '@nestjs/testing';
 import { SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import { ErrorCode, SwitchboardAdapter, SwitchboardError } from '../../lib/index.js';
+import { createGatewayHarness } from '../../lib/testing/index.js';
 
-async function initWith(gateways: Array<new () => object>, adapterFactory: (app: unknown) => SwitchboardAdapter): Promise<unknown> {
+/**
+ * Starts the gateways under the harness (no port) and returns the error the
+ * start failed with, or undefined. The app is made here so that it can be
+ * closed whatever happens.
+ */
+async function initWith(gateways: Array<new () => object>): Promise<unknown> {
   const moduleRef = await Test.createTestingModule({ providers: gateways }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
   try {
-    app.useWebSocketAdapter(adapterFactory(app));
-    await app.init();
+    const harness = await createGatewayHarness(app);
+    await harness.close();
     return undefined;
   } catch (error) {
     return error;
@@ -40,7 +46,7 @@ describe('setup mistakes fail at bootstrap with a coded error', () => {
   it('rejects a bad gateway option when the gateway is created', async () => {
     @WebSocketGateway({ path: '/bad', maxPayload: 0 })
     class BadGateway {}
-    const error = await initWith([BadGateway], (app) => new SwitchboardAdapter(app as never));
+    const error = await initWith([BadGateway]);
     expect(error).toMatchObject({ code: ErrorCode.INVALID_OPTION });
   });
 
@@ -55,14 +61,14 @@ describe('setup mistakes fail at bootstrap with a coded error', () => {
       @SubscribeMessage('b')
       b(): void {}
     }
-    const error = await initWith([First, Second], (app) => new SwitchboardAdapter(app as never));
+    const error = await initWith([First, Second]);
     expect(error).toMatchObject({ code: ErrorCode.DUPLICATE_PATH });
   });
 
   it('rejects socket.io namespaces with a hint', async () => {
     @WebSocketGateway({ namespace: '/chat' })
     class NamespacedGateway {}
-    const error = await initWith([NamespacedGateway], (app) => new SwitchboardAdapter(app as never));
+    const error = await initWith([NamespacedGateway]);
     expect(error).toMatchObject({ code: ErrorCode.INVALID_OPTION });
     expect((error as Error).message).toContain('path');
   });
@@ -70,7 +76,7 @@ describe('setup mistakes fail at bootstrap with a coded error', () => {
   it('rejects a path that is not a valid pattern', async () => {
     @WebSocketGateway({ path: '/rooms/:' })
     class BadPatternGateway {}
-    const error = await initWith([BadPatternGateway], (app) => new SwitchboardAdapter(app as never));
+    const error = await initWith([BadPatternGateway]);
     expect(error).toMatchObject({ code: ErrorCode.INVALID_PATH });
   });
 });
