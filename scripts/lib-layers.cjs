@@ -13,7 +13,7 @@ const LAYERS = [
   ['ack', 'requests', 'broadcast'],
   ['socket', 'hub'],
   ['dispatch', 'filters', 'interceptors', 'validation', 'auth'],
-  ['adapter', 'module', 'redis'],
+  ['adapter', 'module', 'redis', 'nats'],
   ['index.ts', 'testing'],
 ];
 

@@ -20,7 +20,7 @@ function recipientsOf(connections: Fake[], options: SwitchboardAdapterOptions = 
   const byId = new Map(connections.map((connection) => [connection.id, connection]));
   return Object.assign(context, {
     clients: new Set(connections),
-    rooms: new RoomRegistry<Fake>({ roomCreated: () => undefined, roomDeleted: () => undefined }),
+    rooms: new RoomRegistry<Fake>({ roomCreated: () => Promise.resolve(), roomDeleted: () => undefined, whenSubscribed: () => Promise.resolve() }),
     connectionById: (id: string) => byId.get(id),
   });
 }

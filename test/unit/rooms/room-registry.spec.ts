@@ -6,11 +6,15 @@ import { fakeConnection } from '../fakes.js';
 /** Records room lifecycle calls in order, as the hub would turn them into broker subscriptions. */
 class RecordingLifecycle implements RoomLifecycleListener {
   readonly calls: string[] = [];
-  roomCreated(room: string): void {
+  roomCreated(room: string): Promise<void> {
     this.calls.push(`+${room}`);
+    return Promise.resolve();
   }
   roomDeleted(room: string): void {
     this.calls.push(`-${room}`);
+  }
+  whenSubscribed(): Promise<void> {
+    return Promise.resolve();
   }
 }
 
@@ -130,8 +134,12 @@ describe('RoomRegistry', () => {
     const a = fakeConnection();
     const seen: Array<[string, boolean]> = [];
     const watching = new RoomRegistry({
-      roomCreated: (room) => seen.push([room, watching.has(room)]),
+      roomCreated: (room) => {
+        seen.push([room, watching.has(room)]);
+        return Promise.resolve();
+      },
       roomDeleted: (room) => seen.push([room, watching.has(room)]),
+      whenSubscribed: () => Promise.resolve(),
     });
     watching.join(a, 'x');
     watching.leave(a, 'x');
@@ -140,5 +148,34 @@ describe('RoomRegistry', () => {
       ['x', true],
       ['x', false],
     ]);
+  });
+
+  it("join resolves with the broker's confirmation: the first member's from roomCreated, later members' from whenSubscribed", async () => {
+    let confirm!: () => void;
+    const pending = new Promise<void>((resolve) => (confirm = resolve));
+    const asked: string[] = [];
+    const registry = new RoomRegistry({
+      roomCreated: () => pending,
+      roomDeleted: () => undefined,
+      whenSubscribed: (room) => {
+        asked.push(room);
+        return pending;
+      },
+    });
+    const a = fakeConnection();
+    const b = fakeConnection();
+    let firstDone = false;
+    let secondDone = false;
+    void registry.join(a, 'x').then(() => (firstDone = true));
+    void registry.join(b, 'x').then(() => (secondDone = true));
+    // Local membership is immediate, the confirmation is not.
+    expect([...(registry.membersOf('x') ?? [])]).toEqual([a, b]);
+    await Promise.resolve();
+    expect([firstDone, secondDone]).toEqual([false, false]);
+    confirm();
+    await pending;
+    await Promise.resolve();
+    expect([firstDone, secondDone]).toEqual([true, true]);
+    expect(asked).toEqual(['x']);
   });
 });
