@@ -4,7 +4,7 @@ import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
 import { normalizePath } from '../utils/path.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { SwitchboardError } from '../errors/switchboard.error.js';
-import { SwitchboardHub } from '../hub/switchboard-hub.js';
+import { SwitchboardHub, type ClusterStats } from '../hub/switchboard-hub.js';
 import { GATEWAY_OPTIONS_METADATA } from '../internals/nest.js';
 import type { Codec } from '../interfaces/codec.interface.js';
 import type { GatewayStatsSnapshot } from '../stats/gateway-stats.js';
@@ -66,6 +66,11 @@ export class Broadcaster {
   /** Gateway paths served in this process. */
   paths(): string[] {
     return this.hub.paths();
+  }
+
+  /** Cross-node figures of this node: what it published and received, wasted receptions, the broker's counters. */
+  clusterStats(): ClusterStats {
+    return this.hub.stats();
   }
 
   /** Counters of every local gateway. */
