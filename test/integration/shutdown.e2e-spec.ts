@@ -3,6 +3,8 @@ import { connect as connectTcp, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { MessageBody, SubscribeMessage, WebSocketGateway, type OnGatewayDisconnect } from '@nestjs/websockets';
 import { SwitchboardAdapter, type SwitchboardServer, type SwitchboardSocket } from '../../lib/index.js';
+import { createGatewayHarness } from '../../lib/testing/index.js';
+import { ackOf } from '../helpers/harness-client.js';
 import { rawUpgrade } from '../helpers/http-upgrade.js';
 import { startApp } from '../helpers/nest-app.js';
 import { TestClient } from '../helpers/ws-client.js';
@@ -61,34 +63,70 @@ describe('graceful shutdown', () => {
   });
 
   it('sends 1001 to every client on app.close() and runs handleDisconnect', async () => {
-    const running = await startApp({ providers: [LiveGateway] });
-    const clients = await Promise.all([1, 2, 3].map(() => TestClient.connect(running.url('/live'))));
-    await running.close();
-    for (const client of clients) {
-      expect(await client.waitClose()).toEqual({ code: 1001, reason: 'SERVER_SHUTTING_DOWN' });
+    const harness = await createGatewayHarness({ providers: [LiveGateway] }, { logger: false });
+    const clients = await Promise.all([1, 2, 3].map(() => harness.connect('/live')));
+    const closes = clients.map((client) => client.expectClose());
+    await harness.close();
+    for (const closed of closes) {
+      expect(await closed).toEqual({ code: 1001, reason: 'SERVER_SHUTTING_DOWN' });
     }
     expect(LiveGateway.disconnects).toHaveLength(3);
   });
 
   it('lets handlers in flight finish and send their acks before closing; later messages get SERVER_SHUTTING_DOWN', async () => {
-    const running = await startApp({ providers: [LiveGateway] });
-    const client = await TestClient.connect(running.url('/live'));
-    client.send({ event: 'slow', data: 200, id: 'in-flight' });
+    const harness = await createGatewayHarness({ providers: [LiveGateway] }, { logger: false });
+    const client = await harness.connect('/live');
+    const inFlight = ackOf(client, 'slow', 200, 'in-flight');
     await new Promise((resolve) => setTimeout(resolve, 20));
-    const closing = running.close();
+    const closing = harness.close();
     await new Promise((resolve) => setTimeout(resolve, 30));
-    client.send({ event: 'ping', id: 'late' });
-    expect(await client.ack('late')).toMatchObject({ status: 'error', error: { code: 'SERVER_SHUTTING_DOWN' } });
-    expect(await client.ack('in-flight')).toEqual({ id: 'in-flight', status: 'ok', data: 200 });
-    expect(await client.waitClose()).toEqual({ code: 1001, reason: 'SERVER_SHUTTING_DOWN' });
+    await expect(client.request('ping', undefined, { id: 'late' })).rejects.toMatchObject({ code: 'SERVER_SHUTTING_DOWN' });
+    expect(await inFlight).toEqual({ id: 'in-flight', status: 'ok', data: 200 });
+    expect(await client.expectClose()).toEqual({ code: 1001, reason: 'SERVER_SHUTTING_DOWN' });
     await closing;
   });
 
   it('can announce a restart with 1012', async () => {
-    const running = await startApp({ providers: [RestartGateway] });
-    const client = await TestClient.connect(running.url('/restart'));
-    await running.close();
-    expect(await client.waitClose()).toEqual({ code: 1012, reason: 'SERVER_RESTARTING' });
+    const harness = await createGatewayHarness({ providers: [RestartGateway] }, { logger: false });
+    const client = await harness.connect('/restart');
+    const closed = client.expectClose();
+    await harness.close();
+    expect(await closed).toEqual({ code: 1012, reason: 'SERVER_RESTARTING' });
+  });
+
+  it("keeps ws's contract: server.close() called with a client open completes when the client leaves", async () => {
+    const harness = await createGatewayHarness({ providers: [LiveGateway] }, { logger: false });
+    const client = await harness.connect('/live');
+    await waitUntil(() => LiveGateway.sockets.length === 1);
+    expect(LiveGateway.server.clients.size).toBe(1);
+    let closed = false;
+    LiveGateway.server.close(() => (closed = true));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(closed).toBe(false);
+    await client.close();
+    await waitUntil(() => closed);
+    expect(LiveGateway.server.clients.size).toBe(0);
+    await harness.close();
+  });
+
+  it('tells a client that connected during startup to retry later (closeClient, 1013)', async () => {
+    const harness = await createGatewayHarness({ providers: [LiveGateway] }, { logger: false });
+    const client = await harness.connect('/live');
+    await waitUntil(() => LiveGateway.sockets.length === 1);
+    harness.adapter.closeClient(LiveGateway.sockets[0]);
+    expect(await client.expectClose()).toEqual({ code: 1013, reason: 'SERVER_NOT_READY' });
+    await harness.close();
+  });
+});
+
+/**
+ * A real process (SIGTERM, exiting with no handle left) on a real port, and a
+ * raw TCP peer that completes the handshake and then never reads or answers.
+ */
+describe('graceful shutdown over TCP', () => {
+  beforeEach(() => {
+    LiveGateway.disconnects = [];
+    LiveGateway.sockets = [];
   });
 
   async function startChild(env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
@@ -162,30 +200,4 @@ describe('graceful shutdown', () => {
     peer.destroy();
     await running.close();
   });
-
-  it("keeps ws's contract: server.close() called with a client open completes when the client leaves", async () => {
-    const running = await startApp({ providers: [LiveGateway] });
-    const client = await TestClient.connect(running.url('/live'));
-    await waitUntil(() => LiveGateway.sockets.length === 1);
-    expect(LiveGateway.server.clients.size).toBe(1);
-    let closed = false;
-    LiveGateway.server.close(() => (closed = true));
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    expect(closed).toBe(false);
-    await client.close();
-    await waitUntil(() => closed);
-    expect(LiveGateway.server.clients.size).toBe(0);
-    await running.close();
-  });
-
-  it('tells a client that connected during startup to retry later (closeClient, 1013)', async () => {
-    let adapter!: SwitchboardAdapter;
-    const running = await startApp({ providers: [LiveGateway], adapter: (app) => (adapter = new SwitchboardAdapter(app)) });
-    const client = await TestClient.connect(running.url('/live'));
-    await waitUntil(() => LiveGateway.sockets.length === 1);
-    adapter.closeClient(LiveGateway.sockets[0]);
-    expect(await client.waitClose()).toEqual({ code: 1013, reason: 'SERVER_NOT_READY' });
-    await running.close();
-  });
 });
-
