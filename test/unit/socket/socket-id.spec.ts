@@ -19,3 +19,18 @@ describe('createSocketId', () => {
     expect(ids.size).toBe(count);
   });
 });
+
+describe('createNodeSocketId', () => {
+  it("starts with the node's tag, is 24 flat base64url characters, and does not repeat", async () => {
+    const { createNodeSocketId } = await import('../../../lib/socket/socket-id.js');
+    const tag = Buffer.from([1, 2, 3, 4, 5, 6]);
+    const ids = new Set<string>();
+    for (let i = 0; i < 2000; i++) {
+      const id = createNodeSocketId(tag);
+      expect(id).toMatch(/^[A-Za-z0-9_-]{24}$/);
+      expect(id.slice(0, 8)).toBe(tag.toString('base64url'));
+      ids.add(id);
+    }
+    expect(ids.size).toBe(2000);
+  });
+});
