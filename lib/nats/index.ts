@@ -1,0 +1,1 @@
+export { NatsBroker, natsSubject, channelOfSubject, type NatsBrokerOptions, type NatsResubscription } from './nats.broker.js';
