@@ -208,7 +208,7 @@ export const ERROR_CODES: readonly ErrorCodeInfo[] = [
     description: 'Two gateways on one port claim the same path (after trailing-slash normalisation).',
   },
   { code: ErrorCode.LISTEN_FAILED, kind: 'setup', description: 'A gateway port could not be bound (for example EADDRINUSE).' },
-  { code: ErrorCode.MISSING_PACKAGE, kind: 'setup', description: 'An optional peer dependency (msgpackr for the MessagePack codec) is not installed; the message says what to install.' },
+  { code: ErrorCode.MISSING_PACKAGE, kind: 'setup', description: 'An optional peer dependency is not installed (msgpackr for the MessagePack codec, ioredis for the Redis broker, nats for the NATS broker); the message says what to install.' },
 ];
 
 /**

@@ -50,7 +50,11 @@ export class SwitchboardHub {
 
   /** Attaches the broker once and listens on this node's own channel; safe to call many times. */
   start(): Promise<void> {
-    return (this.started ??= this.broker.attach((channel, payload) => this.receive(channel, payload)).then(() => this.broker.subscribe([this.ownChannel])));
+    // The own channel is not awaited: with the engine down at startup, the app starts, and the
+    // subscription follows when the engine is reachable (as every other one does).
+    return (this.started ??= this.broker.attach((channel, payload) => this.receive(channel, payload)).then(() => {
+      void this.retain(this.ownChannel);
+    }));
   }
 
   /** Nest lifecycle, when the module provides the hub. */
@@ -69,6 +73,7 @@ export class SwitchboardHub {
     }
     await this.started.catch(() => undefined);
     this.started = undefined;
+    this.channelRefs.delete(this.ownChannel); // Taken again by the next start().
     await this.broker.detach();
   }
 
