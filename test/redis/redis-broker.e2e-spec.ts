@@ -1,6 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { SwitchboardAdapter, SwitchboardModule, type ClusterStats } from '../../lib/index.js';
+import { Broadcaster, SwitchboardAdapter, SwitchboardModule, type ClusterStats } from '../../lib/index.js';
 import { RedisBroker, type RedisBrokerOptions } from '../../lib/redis/index.js';
 import { SwitchboardHub } from '../../lib/hub/switchboard-hub.js';
 import { NewsService, RoomsGateway } from '../fixtures/rooms.gateway.js';
@@ -219,5 +219,28 @@ describe('Redis broker on a Redis Cluster (3 masters, sharded pub/sub)', () => {
     // Rooms live on different shards: order holds per room, not across rooms.
     expect((eventsOf(member, 'news') as string[]).sort()).toEqual(rooms.slice(0, 50).sort());
     expect(a.stats().receivedWithoutRecipient).toBe(0);
+  });
+});
+
+describe('a worker without gateways publishes through the Broadcaster', () => {
+  it('reaches clients of the gateway nodes over Redis', async () => {
+    const redis = await RedisProcess.start();
+    const gatewayNode = await startNode({ redis: redis.url });
+    const workerModule = await Test.createTestingModule({ imports: [SwitchboardModule.forRoot({ broker: new RedisBroker({ redis: redis.url }) })] }).compile();
+    const worker = workerModule.createNestApplication({ logger: false });
+    await worker.init(); // No HTTP server, no adapter, no gateway: a queue consumer, a cron job.
+    const member = await TestClient.connect(gatewayNode.url);
+    try {
+      await member.request('join', 'orders');
+      const reached = worker.get(Broadcaster).of('/rooms').to('orders').emit('order', { id: 7 });
+      expect(reached).toBe(0); // Nobody local to the worker.
+      await member.waitFor((value: { event?: string; data?: unknown }) => value?.event === 'order', 3000);
+      expect(eventsOf(member, 'order')).toEqual([{ id: 7 }]);
+    } finally {
+      await member.close();
+      await worker.close();
+      await gatewayNode.app.close();
+      await redis.stop();
+    }
   });
 });
