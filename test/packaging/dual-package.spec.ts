@@ -11,7 +11,10 @@
  *   wrapped once for both copies (a process-wide marker);
  * - an app whose adapter is one copy and whose filters are the other answers
  *   a failing message with exactly one frame (a real `ws` client on
- *   127.0.0.1), the other copy's filter finding the adapter's pending reply.
+ *   127.0.0.1), the other copy's filter finding the adapter's pending reply;
+ * - the other copy's global WsExceptionFilter is applied, and the adapter
+ *   shares the other copy's SwitchboardModule hub (both branded, found by
+ *   brand), so the module's Broadcaster reaches the adapter's clients.
  *
  * What the process sees is gathered by fixtures/dual-package/hazard.mjs;
  * this file judges it. To save an npm install, the consumer is the packed
@@ -261,18 +264,14 @@ describe('the dual-package hazard: both builds in one process', () => {
       expect(app().handlerErrorsCounted).toBe(app().failuresSent);
     });
 
-    // Needs WsExceptionFilter branded like SwitchboardError (lib/filters/global-ws-filters.ts
-    // looks the global filter up with `instanceof WsExceptionFilter`, the adapter copy's class):
-    // today the other copy's filter is skipped and Nest's default answers (INTERNAL).
-    it.failing("known gap: applies the other copy's global WsExceptionFilter (its mapper's code, with and without id)", () => {
+    // WsExceptionFilter carries the cross-copy brand (lib/utils/brand.ts), so the global-filter lookup finds the other copy's.
+    it("applies the other copy's global WsExceptionFilter (its mapper's code, with and without id)", () => {
       expect(app().globalFilterWithId).toEqual([teapotAck('g1', 'short and stout')]);
       expect(app().globalFilterWithoutId).toEqual([teapotEvent('short and stout')]);
     });
 
-    // Needs the adapter to find the module's hub across copies (lib/adapter/switchboard.adapter.ts
-    // findProvidedHub looks it up by its own copy's SwitchboardHub class as the DI token):
-    // today the adapter makes a hub of its own and the module's Broadcaster reaches no client.
-    it.failing("known gap: shares the hub of the other copy's SwitchboardModule, so its Broadcaster reaches the adapter's clients", () => {
+    // SwitchboardHub carries the brand and the adapter finds the module's hub by it (findProvidedHub), not by its own class.
+    it("shares the hub of the other copy's SwitchboardModule, so its Broadcaster reaches the adapter's clients", () => {
       expect(app().broadcasterDelivered).toBe(1);
       expect(app().broadcasterFrames).toEqual([{ event: 'news', data: 'through the Broadcaster' }]);
     });
