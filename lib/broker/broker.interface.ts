@@ -75,4 +75,10 @@ export interface Broker {
   unsubscribe(channels: readonly string[]): Promise<void>;
   publish(channel: string, payload: Buffer): void;
   stats(): BrokerStats;
+  /**
+   * Optional: false when the broker knows no other node can receive (an
+   * in-memory broker alone on its bus); the hub then skips building payloads
+   * for other nodes. A networked broker leaves it out.
+   */
+  hasPeers?(): boolean;
 }

@@ -3,8 +3,7 @@ import type { Broker, BrokerReceiver, BrokerStats } from './broker.interface.js'
 /**
  * The medium several in-process brokers share, as a Redis server is the
  * medium of Redis brokers: a payload published on a channel reaches every
- * broker subscribed to it (the publisher too, as with Redis PUBLISH; the hub
- * drops its own payloads).
+ * other broker subscribed to it.
  */
 export class InMemoryBus {
   private readonly brokers = new Set<InMemoryBroker>();
@@ -21,9 +20,17 @@ export class InMemoryBus {
     this.brokers.delete(broker);
   }
 
-  /** @internal */
-  publish(channel: string, payload: Buffer): void {
+  /** Brokers attached to this bus. */
+  get size(): number {
+    return this.brokers.size;
+  }
+
+  /** @internal The publisher does not get its own payloads back (nothing to drop, as with NATS' noEcho). */
+  publish(origin: InMemoryBroker, channel: string, payload: Buffer): void {
     for (const broker of this.brokers) {
+      if (broker === origin) {
+        continue;
+      }
       try {
         if (broker.receive(channel, payload)) {
           this.delivered++;
@@ -36,8 +43,8 @@ export class InMemoryBus {
 }
 
 /**
- * The default broker. Alone, a node has no one to publish to and this costs
- * one Set lookup per broadcast. Give several applications in one process
+ * The default broker. Alone on its bus, a node has no one to publish to, and
+ * the hub, asking `hasPeers()`, does not even encode a payload for others. Give several applications in one process
  * brokers on one {@link InMemoryBus} and they behave as a cluster: each node
  * receives a payload only on the channels it subscribed to, the routing a
  * networked broker performs. Tests use it to check multi-node behaviour
@@ -83,7 +90,12 @@ export class InMemoryBroker implements Broker {
       return;
     }
     this.counters.published++;
-    this.bus.publish(channel, payload);
+    this.bus.publish(this, channel, payload);
+  }
+
+  /** Alone on its bus, nobody can receive: the hub skips encoding broadcasts for other nodes. */
+  hasPeers(): boolean {
+    return this.bus.size > 1;
   }
 
   stats(): BrokerStats {

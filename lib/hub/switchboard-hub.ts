@@ -185,6 +185,9 @@ export class SwitchboardHub {
    * payload, published on each of those channels.
    */
   private publishRemote(packet: BroadcastPacket): void {
+    if (this.broker.hasPeers?.() === false) {
+      return; // A lone node: no payload to build.
+    }
     const channels: string[] = [];
     if (packet.rooms === undefined && packet.clientIds === undefined) {
       channels.push(pathChannel(packet.path));

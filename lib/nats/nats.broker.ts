@@ -67,7 +67,11 @@ const HASHED = '~';
  * channels, so it needs no reversal).
  */
 export function natsSubject(prefix: string, channel: string): string {
-  const token = Buffer.from(channel, 'utf8').toString('base64url');
+  // A name that is not well-formed UTF-16 (a lone surrogate) has no UTF-8 form: it is encoded from
+  // UTF-16 under its own marker ('!' is in neither base64url nor the hashed form).
+  const token = LONE_SURROGATE.test(channel)
+    ? `${UTF16}${Buffer.from(channel, 'utf16le').toString('base64url')}`
+    : Buffer.from(channel, 'utf8').toString('base64url');
   if (token.length > 0 && prefix.length + 1 + token.length <= MAX_SUBJECT_LENGTH) {
     return `${prefix}.${token}`;
   }
@@ -80,11 +84,20 @@ export function channelOfSubject(prefix: string, subject: string): string | unde
     return undefined;
   }
   const token = subject.slice(prefix.length + 1);
+  if (token.startsWith(UTF16) && /^[A-Za-z0-9_-]+$/.test(token.slice(1))) {
+    return Buffer.from(token.slice(1), 'base64url').toString('utf16le');
+  }
   if (token.length === 0 || token.startsWith(HASHED) || !/^[A-Za-z0-9_-]+$/.test(token)) {
     return undefined;
   }
   return Buffer.from(token, 'base64url').toString('utf8');
 }
+
+/** Marks a subject token encoded from UTF-16. */
+const UTF16 = '!';
+
+/** A UTF-16 surrogate without its pair: such a string has no UTF-8 form. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** A valid NATS subject without wildcards: dot-separated non-empty tokens free of whitespace, NUL, '*' and '>'. */
 const VALID_PREFIX = /^[^\s.*>\u0000]+(\.[^\s.*>\u0000]+)*$/;
@@ -186,6 +199,7 @@ export class NatsBroker implements Broker {
 
   async detach(): Promise<void> {
     this.receiver = undefined;
+    this.everConnected = false;
     this.generation++;
     this.wanted.clear();
     this.subs.clear();
@@ -202,7 +216,8 @@ export class NatsBroker implements Broker {
   }
 
   subscribe(channels: readonly string[]): Promise<void> {
-    if (channels.length === 0 || this.receiver === undefined) {
+    // Subscriptions made before attach (Nest builds gateways before the hub starts) are kept and made on connect.
+    if (channels.length === 0) {
       return Promise.resolve();
     }
     for (const channel of channels) {

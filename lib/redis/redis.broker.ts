@@ -35,6 +35,9 @@ interface IoRedisModule {
 }
 type Client = Redis | Cluster;
 
+/** A UTF-16 surrogate without its pair: such a string has no UTF-8 form. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /** How long `attach` waits for Redis before the application starts without it. */
 const ATTACH_TIMEOUT_MS = 5000;
 
@@ -90,10 +93,14 @@ export class RedisBroker implements Broker {
     this.subscriber = this.connect(ioredis, 'subscriber');
     const onMessage = (channel: Buffer, message: Buffer): void => this.onMessage(channel, message);
     this.subscriber.on(this.sharded ? 'smessageBuffer' : 'messageBuffer', onMessage);
+    const subscriber = this.subscriber;
     this.publisher.on('ready', () => this.flushBuffered());
-    this.subscriber.on('ready', () => this.onSubscriberReady());
-    this.subscriber.on('close', () => {
-      this.subscriberReady = false;
+    // A client of an earlier attach may still emit: only the current one counts.
+    subscriber.on('ready', () => subscriber === this.subscriber && this.onSubscriberReady());
+    subscriber.on('close', () => {
+      if (subscriber === this.subscriber) {
+        this.subscriberReady = false;
+      }
     });
     // Start without Redis rather than hang the bootstrap: broadcasts wait in the buffer, subscriptions follow on connect.
     const connected = await Promise.race([
@@ -107,6 +114,8 @@ export class RedisBroker implements Broker {
 
   async detach(): Promise<void> {
     this.receiver = undefined;
+    this.everReady = false;
+    this.subscriberReady = false;
     this.wanted.clear();
     this.toSubscribe.clear();
     this.toUnsubscribe.clear();
@@ -178,10 +187,14 @@ export class RedisBroker implements Broker {
 
   /** The Redis channel of a hub channel: prefixed, and for sharded pub/sub tagged with its partition's hash slot. */
   private keyOf(channel: string): string {
+    // Redis names are bytes: a name that is not well-formed UTF-16 (a lone surrogate) would be
+    // mangled into U+FFFD by UTF-8 and collide. Such names travel base64url-encoded, under a
+    // marker no hub channel starts with (they all start with r, p or n and a NUL).
+    const name = !LONE_SURROGATE.test(channel) ? channel : `x\u0000${Buffer.from(channel, 'utf16le').toString('base64url')}`;
     if (!this.sharded) {
-      return `${this.options.prefix}${channel}`;
+      return `${this.options.prefix}${name}`;
     }
-    return `${this.options.prefix}{${partitionOf(channel)}}${channel}`;
+    return `${this.options.prefix}{${partitionOf(name)}}${name}`;
   }
 
   private connect(ioredis: IoRedisModule, role: string): Client {
@@ -191,7 +204,9 @@ export class RedisBroker implements Broker {
       client = new ioredis.Cluster(this.options.cluster.nodes, {
         ...this.options.cluster.options,
         clusterRetryStrategy: retryStrategy,
-        enableOfflineQueue: common.enableOfflineQueue,
+        // A cluster connects to each master lazily; its queue keeps one channel's payloads in order
+        // while a master's connection is being made (the broker only sends while the cluster is ready).
+        enableOfflineQueue: true,
         shardedSubscribers: role === 'subscriber',
         redisOptions: { ...this.options.cluster.options?.redisOptions, autoResubscribe: false, maxRetriesPerRequest: 1 },
       });
@@ -221,7 +236,12 @@ export class RedisBroker implements Broker {
       return; // Unsubscribed meanwhile.
     }
     this.counters.received++;
-    this.receiver(hubChannel, message);
+    try {
+      this.receiver(hubChannel, message);
+    } catch (error) {
+      // Thrown inside ioredis' event: it would be an uncaught exception, and cost the rest of the read.
+      logger.warn(`A receiver threw on a Redis message: ${(error as Error).message}`);
+    }
   }
 
   /** First connect or a reconnect: (re)subscribe every wanted channel, in batches. */

@@ -54,16 +54,24 @@ describe('InMemoryBroker, beyond the contract', () => {
     expect(receivers.map((each) => each.got.length)).toEqual([0, 1, 1]);
   });
 
-  it('alone, a broker hands a payload to nobody but itself, and to itself only on a channel it subscribed to (as Redis PUBLISH; the hub drops it)', async () => {
+  it('never hands a payload back to its publisher (as NATS noEcho), and alone on its bus says it has no peers', async () => {
     const bus = new InMemoryBus();
     const broker = new InMemoryBroker(bus);
     const got = recorder();
     await broker.attach(got);
-    broker.publish('path', Buffer.from('unsubscribed'));
-    expect(bus.delivered).toBe(0);
+    expect(broker.hasPeers()).toBe(false);
     await broker.subscribe(['path']);
-    broker.publish('path', Buffer.from('subscribed'));
-    expect(got.got).toEqual([['path', 'subscribed']]);
+    broker.publish('path', Buffer.from('own'));
+    expect(got.got).toEqual([]);
+    expect(bus.delivered).toBe(0);
+    const peer = new InMemoryBroker(bus);
+    const peerGot = recorder();
+    await peer.attach(peerGot);
+    await peer.subscribe(['path']);
+    expect(broker.hasPeers()).toBe(true);
+    broker.publish('path', Buffer.from('to the peer'));
+    expect(peerGot.got).toEqual([['path', 'to the peer']]);
+    expect(got.got).toEqual([]);
     expect(bus.delivered).toBe(1);
   });
 });

@@ -45,8 +45,11 @@ const CLUSTER_REORDERS_AFTER_ATTACH =
   "3 publishers x 3,000 payloads on each of four channels, right after attach: each publisher's payloads arrive in order per channel";
 
 const options = { settleMs: 50, deliveryTimeoutMs: 5000 };
-const standaloneGaps = [LONE_SURROGATES, THROWING_RECEIVER, REATTACH_COUNTED_AS_RECONNECT];
-const clusterGaps = [...standaloneGaps, CLUSTER_REORDERS_AFTER_ATTACH];
+// Fixed in lib (kept above as the record of what the suite caught): lone surrogates are encoded,
+// a throwing receiver is caught, detach resets the reconnect count, the cluster publisher queues in order.
+void [LONE_SURROGATES, THROWING_RECEIVER, REATTACH_COUNTED_AS_RECONNECT, CLUSTER_REORDERS_AFTER_ATTACH];
+const standaloneGaps: KnownGap[] = [];
+const clusterGaps: KnownGap[] = [];
 let prefixes = 0;
 
 /** Polls Redis until no channel is subscribed under `prefix`; fails with the count left. */

@@ -78,11 +78,11 @@ describe('NatsBroker options and use before attach', () => {
     expect(() => new NatsBroker({ prefix: 'myapp.sb', maxBuffered: 0 })).not.toThrow();
   });
 
-  it('counts a publish before attach as dropped, never throws, and resolves subscribe at once', async () => {
+  it('counts a publish before attach as dropped, never throws, and keeps a subscription made before attach for the connect', async () => {
     const broker = new NatsBroker();
     expect(() => broker.publish(roomChannel('/rooms', 'red'), Buffer.from('x'))).not.toThrow();
     await broker.subscribe([roomChannel('/rooms', 'red')]);
-    expect(broker.stats()).toEqual({ published: 0, publishDropped: 1, publishBuffered: 0, received: 0, subscriptions: 0, reconnects: 0, resubscribeCommands: 0 });
+    expect(broker.stats()).toEqual({ published: 0, publishDropped: 1, publishBuffered: 0, received: 0, subscriptions: 1, reconnects: 0, resubscribeCommands: 0 });
     await broker.detach();
   });
 });
