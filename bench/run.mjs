@@ -1,5 +1,5 @@
-// `npm run bench`: compares raw ws, Nest + WsAdapter, Nest + socket.io and
-// Nest + SwitchboardAdapter in one run (echo, idle memory, connection rate,
+// `npm run bench`: compares raw ws (naive, corked per tick, on Express),
+// Nest + WsAdapter, Nest + socket.io and Nest + SwitchboardAdapter in one run (echo, idle memory, connection rate,
 // room fan-out; plus SwitchboardAdapter's memory with compression), and
 // writes bench/RESULTS.md plus the raw per-run JSON under bench/.results/.
 // See bench/README.md for the knobs.
@@ -13,7 +13,7 @@ import { measureFanout, measureIdle, measureInterleaved, probeServerCore, usedPo
 import { fdLimitFor, killAllChildren, liveChildren, stillListening } from './lib/processes.mjs';
 import { renderReport } from './lib/report.mjs';
 import { collectWarnings, summarize } from './lib/summary.mjs';
-import { baselineFor, TARGETS } from './lib/targets.mjs';
+import { isReferenceOf, TARGETS } from './lib/targets.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH);
@@ -109,7 +109,7 @@ async function main() {
     finishedAt,
     resultsDir: relative(ROOT, resultsDir),
   });
-  writeFileSync(join(BENCH, 'RESULTS.md'), report);
+  writeResults(report, machine.date);
   log(`wrote bench/RESULTS.md and ${relative(ROOT, resultsDir)}/ in ${((finishedAt - startedAt) / 60000).toFixed(1)} min`);
   for (const warning of warnings) {
     log(`warning: ${warning}`);
@@ -151,8 +151,27 @@ function rerender(dir) {
   const startedAt = saved.startedAt ?? Date.parse(saved.machine.date);
   const finishedAt = saved.finishedAt ?? statSync(join(resultsDir, 'summary.json')).mtimeMs;
   const report = renderReport({ machine: saved.machine, fdLimit: saved.fdLimit, cpuProbe: saved.cpuProbe, runs, targets, summary, warnings, startedAt, finishedAt, resultsDir: relative(ROOT, resultsDir) });
-  writeFileSync(join(BENCH, 'RESULTS.md'), report);
+  writeResults(report, saved.machine.date);
   log(`wrote bench/RESULTS.md again from ${relative(ROOT, resultsDir)}/ (${runs.length} run(s))`);
+}
+
+/**
+ * Writes the report as bench/RESULTS.md, or with BENCH_APPEND=1 appends it
+ * to the existing file as one dated section (every heading one level down),
+ * for a partial run (some scenarios or targets) that must not replace the
+ * last full run's figures.
+ */
+function writeResults(report, date) {
+  const file = join(BENCH, 'RESULTS.md');
+  if (process.env.BENCH_APPEND !== '1' || !existsSync(file)) {
+    writeFileSync(file, report);
+    return;
+  }
+  const lines = report.split('\n');
+  const body = lines.slice(1).map((line) => (/^#{1,5} /.test(line) ? `#${line}` : line));
+  const what = `${config.scenarios.join(', ')}${config.only.length > 0 ? `; BENCH_ONLY=${config.only.join(',')}` : ''}`;
+  const section = [`## Run of ${date.slice(0, 16).replace('T', ' ')} UTC (${what})`, ...body].join('\n');
+  writeFileSync(file, `${readFileSync(file, 'utf8').trimEnd()}\n\n${section}`);
 }
 
 /** The switchboard server imports the built package; build it when there is nothing to import. */
@@ -169,7 +188,8 @@ function ensureBuilt() {
 /**
  * The targets of BENCH_ONLY (all by default), each with the scenarios of
  * BENCH_SCENARIOS it takes part in; a scenario's baseline (raw ws, or
- * switchboard for compression) runs whenever another target runs it.
+ * switchboard for compression) and its references (raw ws corked for echo,
+ * raw ws on Express for connection rate) run whenever another target runs it.
  */
 function selectTargets() {
   const only = new Set(config.only);
@@ -177,7 +197,7 @@ function selectTargets() {
   const wanted = (scenario) => config.scenarios.includes(scenario) && TARGETS.some((target) => chosen(target) && target.scenarios.includes(scenario));
   const targets = TARGETS.map((target) => ({
     ...target,
-    scenarios: target.scenarios.filter((scenario) => wanted(scenario) && (chosen(target) || baselineFor(scenario) === target.name)),
+    scenarios: target.scenarios.filter((scenario) => wanted(scenario) && (chosen(target) || isReferenceOf(scenario, target.name))),
   })).filter((target) => target.scenarios.length > 0);
   if (targets.length === 0) {
     throw new Error('no target left to run: check BENCH_ONLY and BENCH_SCENARIOS');
@@ -192,7 +212,7 @@ function describe(scenario, result) {
   const cpu = (window) => `cpu server ${Math.round(window.percent.server)}% load ${Math.round(window.percent.load)}%`;
   switch (scenario) {
     case 'echo':
-      return `${retried(result)}${Math.round(result.messagesPerSecond)} msg/s p50 ${result.latencyMs.p50.toFixed(2)} ms p99 ${result.latencyMs.p99.toFixed(2)} ms, ${cpu(result.cpu)}`;
+      return `${retried(result)}${Math.round(result.messagesPerSecond)} msg/s p50 ${result.latencyMs.p50?.toFixed(2)} ms p99 ${result.latencyMs.p99?.toFixed(2)} ms, ${cpu(result.cpu)}`;
     case 'churn':
       return `${retried(result)}${Math.round(result.connectionsPerSecond)} conn/s${result.errors ? ` (${result.errors} errors)` : ''}, ${cpu(result.cpu)}`;
     case 'idle':

@@ -117,6 +117,6 @@ export const config = {
   },
   /** Pause between two slices, so work a server defers (GC, closing sockets) does not land in the next server's slice. */
   sliceGapMs: 100,
-  /** The ratios to raw ws the issue asks for. */
-  targets: { echo: 0.9, heapPerConnection: 1.3, churn: 0.95, fanoutRate: 1.0, fanoutP99: 1.0 },
+  /** The ratios to raw ws the issues ask for (echo: to raw ws corked per tick; fan-out p99 also in every single run). */
+  targets: { echo: 0.9, heapPerConnection: 1.3, churn: 0.95, fanoutRate: 1.0, fanoutP99: 1.0, fanoutP99EveryRun: 1.1 },
 };

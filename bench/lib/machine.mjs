@@ -42,13 +42,15 @@ export function machineFacts(root) {
   };
 }
 
+/** The commit under test; outside a git checkout (an exported copy), BENCH_SOURCE says what it is. */
 function gitDescription(root) {
   try {
-    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'lib'], { cwd: root, encoding: 'utf8' }).trim();
+    const quiet = { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] };
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], quiet).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'lib'], quiet).trim();
     return dirty === '' ? `git ${commit}` : `git ${commit} + uncommitted changes in lib/`;
   } catch {
-    return 'not a git checkout';
+    return process.env.BENCH_SOURCE ?? 'not a git checkout';
   }
 }
 

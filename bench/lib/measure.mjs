@@ -145,8 +145,8 @@ export async function measureInterleaved(scenario, targets, runIndex) {
     const lean = config.wsClient === 'lean';
     const timeout = params.warmupMs + params.sliceMs + 60_000;
 
-    const runSlice = (target, warmupMs, durationMs) => {
-      const slice = { name: target.name, warmupMs, durationMs, pids, coreOf, foreignLoadPoints: config.foreignLoadPoints };
+    const runSlice = (target, warmupMs, durationMs, lastAttempt = false) => {
+      const slice = { name: target.name, warmupMs, durationMs, pids, coreOf, foreignLoadPoints: config.foreignLoadPoints, lastAttempt };
       if (scenario === 'echo') {
         return request(load, 'echoSlice', slice, timeout);
       }
@@ -171,7 +171,7 @@ export async function measureInterleaved(scenario, targets, runIndex) {
       const shift = round + runIndex;
       for (const target of targets.map((_, index) => targets[(index + shift) % targets.length])) {
         for (let attempt = 0; ; attempt++) {
-          const slice = await runSlice(target, params.sliceWarmupMs, params.sliceMs);
+          const slice = await runSlice(target, params.sliceWarmupMs, params.sliceMs, attempt >= config.retries);
           await sleep(config.sliceGapMs);
           if (slice.kept || attempt >= config.retries) {
             slices.get(target.name).push(slice);
@@ -361,6 +361,16 @@ function aggregateFanout(name, size, ticks, perTurn, bursts, warmup, finish, joi
     invalid: all.reduce((total, burst) => total + burst.invalid, 0),
     validated: warmup.validated,
     serverCountedShort: all.filter((burst) => burst.serverCountedDeliveries !== null && burst.serverCountedDeliveries !== burst.expected).length,
+    // Where the tail comes from: each measured burst's own p99, the server's walk over the room per broadcast, its GC pauses.
+    spread: {
+      burstP99Ms: bursts.map((burst) => burst.latencyMs?.p99 ?? null),
+      walkMeanMs: sum((burst) => (burst.serverWalkMillis?.mean ?? 0) * burst.expected) / Math.max(1, sum((burst) => burst.expected)),
+      walkMaxMs: Math.max(0, ...bursts.map((burst) => burst.serverWalkMillis?.max ?? 0)),
+      gcCount: sum((burst) => burst.serverGc?.count),
+      gcMajor: sum((burst) => burst.serverGc?.major),
+      gcMillis: sum((burst) => burst.serverGc?.millis),
+      gcMaxPauseMs: Math.max(0, ...bursts.flatMap((burst) => burst.serverGc?.pauses ?? [])),
+    },
     bursts: bursts.map(({ cpu, ...rest }) => ({ ...rest, serverPercent: cpu.percent[server], loadPercent: cpu.percent[load], windowSeconds: cpu.seconds })),
     warmup: { ...warmup, cpu: undefined },
     join,

@@ -3,7 +3,7 @@
 // memory), and warnings about anything that makes a number less trustworthy.
 import { config } from './config.mjs';
 import { median, spreadPercent } from './stats.mjs';
-import { baselineFor } from './targets.mjs';
+import { baselineFor, referencesFor } from './targets.mjs';
 
 /** Every number the report shows. `better` says which direction is good, for the ratio's reading. */
 export function metricDefinitions() {
@@ -44,6 +44,13 @@ export function metricDefinitions() {
       { key: `fanout.${size}.loadMicros`, scenario: 'fanout', unit: 'µs', better: 'lower', get: (r) => point(r).loadCpuMicrosPerDelivery },
       { key: `fanout.${size}.loopShare`, scenario: 'fanout', unit: '', get: (r) => point(r).serverLoopShare },
       { key: `fanout.${size}.serverCpu`, scenario: 'fanout', unit: '%', get: (r) => point(r).cpu.percent.server },
+      { key: `fanout.${size}.burstP99Max`, scenario: 'fanout', unit: 'ms', better: 'lower', get: (r) => Math.max(...point(r).spread.burstP99Ms.filter((v) => v !== null)) },
+      // The median of the bursts' own p99s: one disturbed burst does not set it.
+      { key: `fanout.${size}.burstP99Median`, scenario: 'fanout', unit: 'ms', better: 'lower', get: (r) => median(point(r).spread.burstP99Ms) },
+      { key: `fanout.${size}.walkMean`, scenario: 'fanout', unit: 'ms', better: 'lower', get: (r) => point(r).spread.walkMeanMs },
+      { key: `fanout.${size}.walkMax`, scenario: 'fanout', unit: 'ms', better: 'lower', get: (r) => point(r).spread.walkMaxMs },
+      { key: `fanout.${size}.gcMillis`, scenario: 'fanout', unit: 'ms', noRatio: true, get: (r) => point(r).spread.gcMillis },
+      { key: `fanout.${size}.gcMaxPause`, scenario: 'fanout', unit: 'ms', noRatio: true, get: (r) => point(r).spread.gcMaxPauseMs },
       { key: `fanout.${size}.loadCpu`, scenario: 'fanout', unit: '%', get: (r) => point(r).cpu.percent.load },
     );
   });
@@ -89,11 +96,27 @@ export function summarize(runs, targets) {
       if (values.every((value) => value === null)) {
         continue;
       }
+      // Same-run ratios to the scenario's other references, when this target is not one of them.
+      const versus = {};
+      for (const reference of referencesFor(metric.scenario)) {
+        if (reference === target.name || metric.noRatio) {
+          continue;
+        }
+        const referenceRatios = runs.map((run, index) => {
+          const result = run[reference]?.[metric.scenario];
+          const referenceValue = result === undefined || result.error ? null : safeGet(metric, result);
+          return values[index] !== null && referenceValue ? values[index] / referenceValue : null;
+        });
+        if (referenceRatios.some((value) => value !== null)) {
+          versus[reference] = { ratio: median(referenceRatios), ratios: referenceRatios };
+        }
+      }
       summary[target.name][metric.key] = {
         median: median(values),
         values,
         ratio: median(ratios),
         ratios,
+        versus,
         spreadPercent: spreadPercent(values),
       };
     }

@@ -4,14 +4,37 @@
 // options (`gateway`). raw-ws comes first: every ratio in the report is
 // against it, measured in the same run, except for the compression memory
 // scenario, whose ratios are against SwitchboardAdapter with compression off.
+// Some scenarios have further references, compared with in the same way
+// and run whenever the scenario runs: raw ws with replies corked per tick
+// (echo: the honest ceiling), raw ws on an Express HTTP server (connection
+// rate: the HTTP server the Nest apps sit on).
 export const BASELINE = 'raw-ws';
 
 const SCENARIO_BASELINES = { compression: 'switchboard' };
+
+const SCENARIO_REFERENCES = { echo: ['raw-ws-corked'], churn: ['raw-ws-express'] };
 
 /** The target every other one is compared with in this scenario. */
 export function baselineFor(scenario) {
   return SCENARIO_BASELINES[scenario] ?? BASELINE;
 }
+
+/** Further targets every other one is compared with in this scenario (besides the baseline). */
+export function referencesFor(scenario) {
+  return SCENARIO_REFERENCES[scenario] ?? [];
+}
+
+/** Whether this target always runs when its scenario runs (BENCH_ONLY does not drop it). */
+export function isReferenceOf(scenario, name) {
+  return baselineFor(scenario) === name || referencesFor(scenario).includes(name);
+}
+
+/**
+ * BENCH_CANDIDATE=<dir of another checkout, built>: SwitchboardAdapter from
+ * that checkout's dist/esm, measured beside `switchboard` in the same run
+ * (a lib change before and after, with the same-run ratios of both).
+ */
+export const CANDIDATE = process.env.BENCH_CANDIDATE || undefined;
 
 export const TARGETS = [
   {
@@ -20,6 +43,21 @@ export const TARGETS = [
     server: 'raw-ws',
     client: 'ws-json',
     scenarios: ['echo', 'idle', 'churn', 'fanout'],
+  },
+  {
+    // The honest echo ceiling: raw ws that also writes one tick's replies with one syscall.
+    name: 'raw-ws-corked',
+    label: 'raw ws, replies corked per tick (one write per read)',
+    server: 'raw-ws-corked',
+    client: 'ws-json',
+    scenarios: ['echo'],
+  },
+  {
+    name: 'raw-ws-express',
+    label: 'raw ws on an Express HTTP server',
+    server: 'raw-ws-express',
+    client: 'ws-json',
+    scenarios: ['churn'],
   },
   {
     name: 'nest-ws',
@@ -44,6 +82,17 @@ export const TARGETS = [
     scenarios: ['echo', 'idle', 'churn', 'fanout', 'compression'],
     compressionLabel: 'SwitchboardAdapter, compression off (default)',
   },
+  ...(CANDIDATE === undefined
+    ? []
+    : [
+        {
+          name: 'switchboard-candidate',
+          label: `Nest 12 + SwitchboardAdapter, candidate build (${CANDIDATE})`,
+          server: 'nest-switchboard-candidate',
+          client: 'ws-json',
+          scenarios: ['echo', 'idle', 'churn', 'fanout'],
+        },
+      ]),
   {
     // The same server as `switchboard`: only the message shape differs, so
     // idle memory and connection rate would repeat that row.

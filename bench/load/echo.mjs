@@ -80,7 +80,7 @@ function closedLoop(session, connection) {
   };
 }
 
-export async function echoSlice({ name, warmupMs, durationMs, pids, coreOf, foreignLoadPoints }) {
+export async function echoSlice({ name, warmupMs, durationMs, pids, coreOf, foreignLoadPoints, lastAttempt = false }) {
   const session = sessions.get(name);
   session.phase = 'warmup';
   session.loops.forEach((loop) => loop.validate(true));
@@ -98,7 +98,8 @@ export async function echoSlice({ name, warmupMs, durationMs, pids, coreOf, fore
       session.phase = 'drain';
       return { replies: session.replies - before };
     });
-    if (result.kept) {
+    // A disturbed slice is measured again; on the last attempt it is kept all the same (its rate is), so are its latencies.
+    if (result.kept || lastAttempt) {
       session.latencies.addAll(session.sliceLatencies);
     }
     session.sliceLatencies = null;

@@ -146,6 +146,12 @@ export async function fanoutCollect({ sent, stallMs = 2000, lastAttempt = false 
   if (current.samples !== undefined && (kept || lastAttempt)) {
     latencies.addAll(current.samples);
   }
+  // This burst's own percentiles: one bad burst (a GC pause, a preempted receiver) can set the p99 over all of them.
+  const sortedBurst = current.samples?.sorted();
+  const burstLatencyMs =
+    sortedBurst === undefined || sortedBurst.length === 0
+      ? undefined
+      : { p50: percentile(sortedBurst, 50), p99: percentile(sortedBurst, 99), max: sortedBurst[sortedBurst.length - 1] };
   totals.bursts++;
   totals.deliveries += current.received;
   totals.lost += current.lost;
@@ -165,6 +171,10 @@ export async function fanoutCollect({ sent, stallMs = 2000, lastAttempt = false 
     // How long the server's broadcast loop ran; well under `seconds` means the receivers were behind.
     serverLoopSeconds: (sent.lastSendAt - sent.firstSendAt) / 1000,
     serverCountedDeliveries: sent.deliveries,
+    latencyMs: burstLatencyMs,
+    // The server's view of the burst: time per broadcast call (the walk over the room) and its collections.
+    serverWalkMillis: sent.walkMillis,
+    serverGc: sent.gc,
     cpu,
     foreign,
     kept,

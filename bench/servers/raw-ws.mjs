@@ -8,6 +8,11 @@
 // once, Buffer.from once, then ws.send(buffer) to every member, as a text
 // frame like the adapters send. The echo server is left exactly as it was,
 // so its idle memory is not changed by rooms it does not use.
+//
+// Two variants share this dispatch (see their files): raw-ws-corked.mjs
+// (replies of one tick leave in one write: the honest echo ceiling) and
+// raw-ws-express.mjs (the same server on an Express HTTP server, as the
+// Nest apps are).
 import { createServer } from 'node:http';
 import { WebSocketServer } from 'ws';
 import { EVENT, FANOUT, PATH } from '../lib/wire.mjs';
@@ -84,13 +89,18 @@ function broadcast(room, event, data) {
   return members.size;
 }
 
-export async function start({ app = 'echo' } = {}) {
+export const start = (options = {}) => startRawWs(options);
+
+/**
+ * `onMessage`: the message listener (the naive one above by default);
+ * `createHttpServer`: the HTTP server the WebSocket server is attached to
+ * (a plain `http.createServer` answering 426 by default).
+ */
+export async function startRawWs({ app = 'echo', onMessage: messageListener = onMessage, createHttpServer = plainHttpServer } = {}) {
   if (app === 'fanout') {
     handlers.set(FANOUT.join, join);
   }
-  const httpServer = createServer((_request, response) => {
-    response.writeHead(426).end();
-  });
+  const httpServer = createHttpServer();
   const wss = new WebSocketServer({ noServer: true });
   httpServer.on('upgrade', (request, socket, head) => {
     if (request.url !== PATH) {
@@ -99,9 +109,15 @@ export async function start({ app = 'echo' } = {}) {
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
       ws.on('error', onError);
-      ws.on('message', onMessage);
+      ws.on('message', messageListener);
     });
   });
   await listen(httpServer);
   return app === 'fanout' ? { httpServer, fanout: { broadcast, members: (room) => rooms.get(room)?.size ?? 0 } } : { httpServer };
+}
+
+function plainHttpServer() {
+  return createServer((_request, response) => {
+    response.writeHead(426).end();
+  });
 }
