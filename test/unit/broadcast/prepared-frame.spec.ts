@@ -94,7 +94,7 @@ describe('PreparedFrame: the bytes on the wire', () => {
     expect([...wire.bytes.subarray(0, expected.length)]).toEqual(expected);
   });
 
-  it('frames once: every recipient is handed the same header and the packet payload itself', () => {
+  it('frames once: every recipient is handed the same single buffer, header and payload together', () => {
     const payload = Buffer.from('{"event":"x"}');
     const prepared = new PreparedFrame(packetOf(payload));
     const lists: Array<readonly Buffer[]> = [];
@@ -107,7 +107,11 @@ describe('PreparedFrame: the bytes on the wire', () => {
     prepared.writeTo(second as never);
     expect(lists).toHaveLength(2);
     expect(lists[0]).toBe(lists[1]);
-    expect(lists[0][1]).toBe(payload); // no copy of the payload
+    // One buffer per broadcast (copied once), so each recipient costs one plain write.
+    expect(lists[0]).toHaveLength(1);
+    expect(lists[0][0].subarray(2)).toEqual(payload);
+    expect(lists[0][0][0]).toBe(0x81);
+    expect(lists[0][0][1]).toBe(payload.length);
   });
 });
 
