@@ -1,47 +1,14 @@
-import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { Broadcaster, SwitchboardAdapter, SwitchboardModule, type ClusterStats } from '../../lib/index.js';
+import { Broadcaster, SwitchboardModule } from '../../lib/index.js';
 import { RedisBroker, type RedisBrokerOptions } from '../../lib/redis/index.js';
-import { SwitchboardHub } from '../../lib/hub/switchboard-hub.js';
-import { NewsService, RoomsGateway } from '../fixtures/rooms.gateway.js';
 import { RedisClusterProcesses, RedisProcess } from '../helpers/redis-server.js';
+import { eventsOf, expectInterestRouting, expectNoJoinRace, startRoomsNode, type RoomsNode } from '../helpers/scale-out.js';
 import { TestClient } from '../helpers/ws-client.js';
 import { waitUntil } from '../integration/drop-in.suite.js';
 
-interface Node {
-  app: INestApplication;
-  url: string;
-  broker: RedisBroker;
-  stats(): ClusterStats;
-  news: NewsService;
-}
+type Node = RoomsNode<RedisBroker>;
 
-async function startNode(options: RedisBrokerOptions): Promise<Node> {
-  const broker = new RedisBroker(options);
-  const moduleRef = await Test.createTestingModule({
-    imports: [SwitchboardModule.forRoot({ broker })],
-    providers: [RoomsGateway, NewsService],
-  }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  app.useWebSocketAdapter(new SwitchboardAdapter(app));
-  await app.listen(0, '127.0.0.1');
-  const hub = app.get(SwitchboardHub);
-  return {
-    app,
-    url: `ws://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}/rooms`,
-    broker,
-    stats: () => hub.stats(),
-    news: app.get(NewsService),
-  };
-}
-
-/** Frames of one event a client got, decoded. */
-function eventsOf(client: TestClient, event: string): unknown[] {
-  return client.rawFrames
-    .map((frame) => JSON.parse(frame.data.toString()) as { event?: string; data?: unknown })
-    .filter((value) => value.event === event)
-    .map((value) => value.data);
-}
+const startNode = (options: RedisBrokerOptions): Promise<Node> => startRoomsNode(new RedisBroker(options));
 
 describe.each([
   ['classic PUBLISH/SUBSCRIBE', 'classic' as const],
@@ -70,58 +37,11 @@ describe.each([
   });
 
   it('routes by interest: room, multi-room, except and client-id broadcasts reach exactly the nodes with recipients, once each', async () => {
-    const [a, b, c] = nodes;
-    const inRed = await connect(a);
-    const inBoth = await connect(b);
-    const inBlue = await connect(c);
-    const nowhere = await connect(c);
-    await inRed.request('join', 'red');
-    await inBoth.request('join', ['red', 'blue']);
-    await inBlue.request('join', 'blue');
-    const before = nodes.map((node) => node.stats());
-
-    // From node C, which has a member of blue only.
-    c.app.get(RoomsGateway).server.to(['red', 'blue']).emit('multi', 1);
-    c.app.get(RoomsGateway).server.to('red').except('blue').emit('red-not-blue', 2);
-    const bothId = await inBoth.request('whoami', null);
-    c.app.get(RoomsGateway).server.toClient(bothId.data as string).emit('direct', 3);
-
-    await waitUntil(() => eventsOf(inBoth, 'direct').length === 1 && eventsOf(inRed, 'red-not-blue').length === 1, 3000);
-    await new Promise((resolve) => setTimeout(resolve, 100)); // Duplicates, if any, would arrive by now.
-    expect(eventsOf(inRed, 'multi')).toEqual([1]);
-    expect(eventsOf(inBoth, 'multi')).toEqual([1]); // In both rooms, on another node: once.
-    expect(eventsOf(inBlue, 'multi')).toEqual([1]);
-    expect(eventsOf(inRed, 'red-not-blue')).toEqual([2]);
-    expect(eventsOf(inBoth, 'red-not-blue')).toEqual([]);
-    expect(eventsOf(inBoth, 'direct')).toEqual([3]);
-    expect(nowhere.rawFrames).toHaveLength(0);
-
-    const after = nodes.map((node) => node.stats());
-    // No node received a broadcast it had nobody for.
-    expect(after.map((stats, i) => stats.receivedWithoutRecipient - before[i].receivedWithoutRecipient)).toEqual([0, 0, 0]);
-    // B's red member was excluded by blue: filtered on B, where membership is known.
-    expect(after.map((stats, i) => stats.receivedAllExcluded - before[i].receivedAllExcluded)).toEqual([0, 1, 0]);
-    // A got the multi-room and the red broadcasts; B all three (one per broadcast, copies deduplicated).
-    expect(after[0].received - before[0].received).toBe(2);
-    expect(after[1].received - before[1].received).toBe(3);
+    await expectInterestRouting(nodes, connect);
   });
 
   it('resolves join only once Redis confirmed it: 1,000 publishes right after the join ack, 0 misses', async () => {
-    const [a, b] = nodes;
-    const member = await connect(a);
-    let misses = 0;
-    for (let i = 0; i < 1000; i++) {
-      const room = `race-${pubsub}-${i}`;
-      await member.request('join', room, `j${i}`);
-      b.news.publish(room, `n${i}`);
-      try {
-        await member.waitFor((value: { event?: string; data?: unknown }) => value?.event === 'news' && value.data === `n${i}`, 1000);
-      } catch {
-        misses++;
-      }
-      member.send({ event: 'leave', data: room });
-    }
-    expect(misses).toBe(0);
+    await expectNoJoinRace(nodes, connect, `race-${pubsub}`);
   }, 60_000);
 
   it('batches subscriptions: a client joining 2,000 rooms costs a handful of commands and Redis lists them all', async () => {
