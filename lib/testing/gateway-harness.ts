@@ -21,6 +21,12 @@ export interface GatewayHarnessOptions {
   transport?: HarnessTransport;
   /** Options of the `SwitchboardAdapter` the harness installs. */
   adapter?: SwitchboardAdapterOptions;
+  /**
+   * Your `SwitchboardAdapter` subclass (one that overrides `decodeMessage` or `routeMessage`), built as
+   * `new adapterClass(app, options)`.
+   * @default SwitchboardAdapter
+   */
+  adapterClass?: new (app: INestApplication, options: SwitchboardAdapterOptions) => SwitchboardAdapter;
   /** Runs on the application before `init()`: global pipes, filters, interceptors... */
   configure?: (app: INestApplication) => void | Promise<void>;
   /**
@@ -82,7 +88,8 @@ type HarnessTarget = TestingModule | ModuleMetadata | Type<unknown> | DynamicMod
 export async function createGatewayHarness(target: HarnessTarget, options: GatewayHarnessOptions = {}): Promise<GatewayHarness> {
   const transport = options.transport ?? 'memory';
   const app = isApplication(target) ? target : (await compile(target)).createNestApplication({ logger: options.logger ?? DEFAULT_LOG_LEVELS });
-  const adapter = new SwitchboardAdapter(app, { ...options.adapter, listen: transport === 'tcp' });
+  const Adapter = options.adapterClass ?? SwitchboardAdapter;
+  const adapter = new Adapter(app, { ...options.adapter, listen: transport === 'tcp' });
   app.useWebSocketAdapter(adapter);
   await options.configure?.(app);
   if (transport === 'tcp') {

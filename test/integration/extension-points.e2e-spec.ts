@@ -1,8 +1,8 @@
 import { MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import { SwitchboardAdapter, type SwitchboardSocket } from '../../lib/index.js';
 import type { InboundMessage } from '../../lib/interfaces/envelope.interface.js';
-import { startApp, type RunningApp } from '../helpers/nest-app.js';
-import { TestClient } from '../helpers/ws-client.js';
+import { createGatewayHarness, type GatewayHarness, type GatewayTestClient } from '../../lib/testing/index.js';
+import { ackFor, expectNothing, nextFrame } from '../helpers/harness-client.js';
 
 /**
  * The typed extension points that replace overriding WsAdapter's
@@ -43,39 +43,40 @@ class TupleGateway {
 }
 
 describe('subclass extension points (decodeMessage, routeMessage)', () => {
-  let running: RunningApp;
-  let client: TestClient;
+  let harness: GatewayHarness;
+  let client: GatewayTestClient;
 
   beforeAll(async () => {
-    running = await startApp({ providers: [TupleGateway], adapter: (app) => new TupleAdapter(app) });
-    client = await TestClient.connect(running.url('/tuples'));
+    // The shipped harness builds the subclass (no port): the extension points run in memory.
+    harness = await createGatewayHarness({ providers: [TupleGateway] }, { adapterClass: TupleAdapter });
+    client = await harness.connect('/tuples');
   });
   afterAll(async () => {
     await client.close();
-    await running.close();
+    await harness.close();
   });
 
   it('decodes frames with the subclass and hands it the client', async () => {
-    client.send(JSON.stringify(['echo', { n: 1 }]));
-    expect(await client.event('echo')).toEqual({ event: 'echo', data: { n: 1 } });
+    client.sendRaw(JSON.stringify(['echo', { n: 1 }]));
+    expect(await nextFrame(client, 'echo')).toEqual({ event: 'echo', data: { n: 1 } });
     expect(TupleAdapter.decodedFor.length).toBeGreaterThan(0);
     expect(new Set(TupleAdapter.decodedFor).size).toBe(1);
   });
 
   it('routes aliases and unknown events to the handler the subclass chooses', async () => {
-    client.send(JSON.stringify(['v1:echo', 'old']));
-    expect(await client.event('echo')).toEqual({ event: 'echo', data: 'old' });
-    client.send(JSON.stringify(['whatever', 'caught']));
-    expect(await client.event('fallback')).toEqual({ event: 'fallback', data: 'caught' });
+    client.sendRaw(JSON.stringify(['v1:echo', 'old']));
+    expect(await nextFrame(client, 'echo')).toEqual({ event: 'echo', data: 'old' });
+    client.sendRaw(JSON.stringify(['whatever', 'caught']));
+    expect(await nextFrame(client, 'fallback')).toEqual({ event: 'fallback', data: 'caught' });
   });
 
   it('keeps the protocol checks on what the decoder returns: one ack per id', async () => {
-    client.send(JSON.stringify(['echo', 'acked', 'r1']));
-    expect(await client.ack('r1')).toEqual({ id: 'r1', status: 'ok', data: { event: 'echo', data: 'acked' } });
-    client.send('#comment');
-    client.send('not json');
-    expect(await client.framesWithin(100)).toEqual([]);
-    client.send(JSON.stringify([42, 'bad event', 'r2']));
-    expect(await client.ack('r2')).toMatchObject({ id: 'r2', status: 'error', error: { code: 'INVALID_MESSAGE' } });
+    client.sendRaw(JSON.stringify(['echo', 'acked', 'r1']));
+    expect(await ackFor(client, 'r1')).toEqual({ id: 'r1', status: 'ok', data: { event: 'echo', data: 'acked' } });
+    client.sendRaw('#comment');
+    client.sendRaw('not json');
+    await expectNothing(client, 100);
+    client.sendRaw(JSON.stringify([42, 'bad event', 'r2']));
+    expect(await ackFor(client, 'r2')).toMatchObject({ id: 'r2', status: 'error', error: { code: 'INVALID_MESSAGE' } });
   });
 });
