@@ -1,7 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { get } from 'node:http';
 import { connect } from 'node:net';
 import { freePort } from './ports.js';
+import { ServerProcess } from './server-process.js';
 
 /** One connection as the monitoring endpoint `/connz?subs=1` reports it. */
 export interface NatsConnz {
@@ -14,14 +14,16 @@ export interface NatsConnz {
  * HTTP monitoring), stopped by pid. `kill()` is `kill -9` (the crash drill);
  * `restart()` starts it again on the same ports.
  */
-export class NatsProcess {
-  private child: ChildProcess | undefined;
+export class NatsProcess extends ServerProcess {
+  protected readonly executable = 'nats-server';
 
   private constructor(
     readonly port: number,
     readonly monitorPort: number,
     private readonly extraArgs: readonly string[],
-  ) {}
+  ) {
+    super();
+  }
 
   static async start(extraArgs: readonly string[] = []): Promise<NatsProcess> {
     const nats = new NatsProcess(await freePort(), await freePort(), extraArgs);
@@ -31,10 +33,6 @@ export class NatsProcess {
 
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
-  }
-
-  get pid(): number | undefined {
-    return this.child?.pid;
   }
 
   /** GET on the monitoring endpoint, parsed as JSON. */
@@ -68,42 +66,12 @@ export class NatsProcess {
     return (await this.monitor<{ num_subscriptions: number }>('/subsz')).num_subscriptions;
   }
 
-  kill(): void {
-    this.child?.kill('SIGKILL');
-    this.child = undefined;
+  protected args(): readonly string[] {
+    return ['-a', '127.0.0.1', '-p', String(this.port), '-m', String(this.monitorPort), ...this.extraArgs];
   }
 
-  /** Starts the server again on the same ports; resolves once it accepts client connections. */
-  async restart(): Promise<void> {
-    await this.spawn();
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    this.child = undefined;
-    if (child === undefined || child.exitCode !== null) {
-      return;
-    }
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    });
-  }
-
-  private async spawn(): Promise<void> {
-    const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(this.port), '-m', String(this.monitorPort), ...this.extraArgs], { stdio: 'ignore' });
-    this.child = child;
-    const deadline = Date.now() + 5000;
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null) {
-        throw new Error(`nats-server exited with ${child.exitCode}`);
-      }
-      if ((await this.greets()) && (await this.monitor('/varz').then(() => true, () => false))) {
-        return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    throw new Error('nats-server did not accept connections within 5 s');
+  protected async answers(): Promise<boolean> {
+    return (await this.greets()) && (await this.monitor('/varz').then(() => true, () => false));
   }
 
   /** Whether the client port answers with the INFO line every NATS server greets with. */

@@ -1,19 +1,22 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { freePort } from './ports.js';
+import { ServerProcess } from './server-process.js';
 
 /**
  * A real `redis-server` for a test, on a free port of 127.0.0.1, stopped by
  * pid. No persistence. `kill()` is `kill -9` (the crash drill); `restart()`
  * starts it again on the same port.
  */
-export class RedisProcess {
-  private child: ChildProcess | undefined;
+export class RedisProcess extends ServerProcess {
+  protected readonly executable = 'redis-server';
 
   private constructor(
     readonly port: number,
     private readonly extraArgs: readonly string[],
-  ) {}
+  ) {
+    super();
+  }
 
   static async start(extraArgs: readonly string[] = [], port?: number): Promise<RedisProcess> {
     const redis = new RedisProcess(port ?? (await freePort()), extraArgs);
@@ -58,45 +61,12 @@ export class RedisProcess {
     return header === null ? 0 : Number(header[1]);
   }
 
-  kill(): void {
-    this.child?.kill('SIGKILL');
-    this.child = undefined;
+  protected args(): readonly string[] {
+    return ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...this.extraArgs];
   }
 
-  async restart(): Promise<void> {
-    await this.spawn();
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    this.child = undefined;
-    if (child === undefined || child.exitCode !== null) {
-      return;
-    }
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    });
-  }
-
-  private async spawn(): Promise<void> {
-    const child = spawn(
-      'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...this.extraArgs],
-      { stdio: 'ignore' },
-    );
-    this.child = child;
-    const deadline = Date.now() + 5000;
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null) {
-        throw new Error(`redis-server exited with ${child.exitCode}`);
-      }
-      if (await this.command('PING').then((reply) => reply.startsWith('+PONG'), () => false)) {
-        return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    throw new Error('redis-server did not answer PING within 5 s');
+  protected async answers(): Promise<boolean> {
+    return (await this.command('PING')).startsWith('+PONG');
   }
 }
 
