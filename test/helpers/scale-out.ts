@@ -107,3 +107,20 @@ export async function expectNoJoinRace<N extends RoomsNode>(nodes: readonly N[],
   }
   expect(misses).toBe(0);
 }
+
+/**
+ * The middle of a kill -9 drill: the engine is down (`kill` was called); 200 broadcasts from `publisher`
+ * must return at once, never throw, and stay within the broker's buffer of 50, the rest counted as drops.
+ */
+export async function expectBoundedPublishingWhileDown(publisher: RoomsNode, kill: () => void): Promise<void> {
+  kill();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const started = Date.now();
+  for (let i = 0; i < 200; i++) {
+    expect(() => publisher.news.publish(`drill-${i % 10}`, `lost-or-late-${i}`)).not.toThrow();
+  }
+  expect(Date.now() - started).toBeLessThan(200);
+  const outage = publisher.broker.stats();
+  expect(outage.publishBuffered).toBeLessThanOrEqual(50);
+  expect(outage.publishDropped).toBeGreaterThanOrEqual(150);
+}
