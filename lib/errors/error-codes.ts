@@ -42,12 +42,17 @@ export const ErrorCode = {
   DUPLICATE_PATH: 'DUPLICATE_PATH',
   LISTEN_FAILED: 'LISTEN_FAILED',
   MISSING_PACKAGE: 'MISSING_PACKAGE',
+  BROKER_UNAVAILABLE: 'BROKER_UNAVAILABLE',
+  NODE_TIMEOUT: 'NODE_TIMEOUT',
+  QUEUE_FULL: 'QUEUE_FULL',
+  ABORTED: 'ABORTED',
+  CLIENT_CLOSED: 'CLIENT_CLOSED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** Where a code shows up. */
-export type ErrorCodeKind = 'protocol' | 'handler' | 'request' | 'connection' | 'setup';
+export type ErrorCodeKind = 'protocol' | 'handler' | 'request' | 'connection' | 'setup' | 'cluster' | 'client';
 
 export interface ErrorCodeInfo {
   readonly code: ErrorCode;
@@ -209,6 +214,23 @@ export const ERROR_CODES: readonly ErrorCodeInfo[] = [
   },
   { code: ErrorCode.LISTEN_FAILED, kind: 'setup', description: 'A gateway port could not be bound (for example EADDRINUSE).' },
   { code: ErrorCode.MISSING_PACKAGE, kind: 'setup', description: 'An optional peer dependency is not installed (msgpackr for the MessagePack codec, ioredis for the Redis broker, nats for the NATS broker); the message says what to install.' },
+  {
+    code: ErrorCode.BROKER_UNAVAILABLE,
+    kind: 'cluster',
+    description: 'The broker could not take a message while its engine was unreachable and its bounded buffer was full (counted in `publishDropped`).',
+  },
+  {
+    code: ErrorCode.NODE_TIMEOUT,
+    kind: 'cluster',
+    description: 'A node did not answer a cluster-wide operation in time; it is listed in `missingNodes` of the answer.',
+  },
+  {
+    code: ErrorCode.QUEUE_FULL,
+    kind: 'client',
+    description: "The client's offline queue was full: the message was dropped (by the `dropPolicy`) and counted.",
+  },
+  { code: ErrorCode.ABORTED, kind: 'client', description: "A client request's `signal` aborted it before its ack came." },
+  { code: ErrorCode.CLIENT_CLOSED, kind: 'client', description: 'The client was closed by the application (`client.close()`) before the request was answered.' },
 ];
 
 /**
