@@ -7,6 +7,22 @@ export { BroadcastOperator, type ClientRef, type ExceptTarget, type RoomTarget }
 export type { BroadcastPacket, Broker, BrokerReceiver, BrokerStats, Targeting } from './broker/broker.interface.js';
 export { nodeChannel, pathChannel, roomChannel } from './broker/channel.js';
 export type { ClusterStats } from './hub/switchboard-hub.js';
+export type {
+  ClientAck,
+  ClusterAcks,
+  ClusterAnswer,
+  ClusterCallOptions,
+  ClusterCount,
+  ClusterNode,
+  ClusterOptions,
+  ClusterSocket,
+  ClusterSockets,
+  NodeError,
+  NodeReply,
+  ServerSideAcks,
+  ServerSideHandler,
+} from './interfaces/cluster.interface.js';
+export { clusterChannel } from './broker/channel.js';
 export { InMemoryBroker, InMemoryBus } from './broker/in-memory.broker.js';
 export { Broadcaster } from './module/broadcaster.js';
 export { SwitchboardModule, type SwitchboardModuleAsyncOptions, type SwitchboardModuleOptions } from './module/switchboard.module.js';

@@ -11,7 +11,7 @@ const LAYERS = [
   ['rooms', 'limits', 'liveness', 'broker'],
   ['outbound'],
   ['ack', 'requests', 'broadcast'],
-  ['socket', 'hub'],
+  ['socket', 'cluster', 'hub'],
   ['dispatch', 'filters', 'interceptors', 'validation', 'auth'],
   ['adapter', 'module', 'redis', 'nats'],
   ['index.ts', 'testing'],
@@ -20,6 +20,8 @@ const LAYERS = [
 /** Imports that are forbidden inside one layer: (from, to). */
 const SAME_LAYER_FORBIDDEN = [
   ['socket', 'hub'], // the server is given its broadcast target; it never reaches for the hub
+  ['socket', 'cluster'],
+  ['cluster', 'hub'], // the hub owns the cluster, not the other way round
   ['module', 'adapter'],
   ['utils', 'errors'], // utils are leaves: errors may use them, not the other way round
 ];

@@ -3,6 +3,7 @@ import { SwitchboardError } from '../errors/switchboard.error.js';
 import type { BroadcastPacket, Targeting } from '../broker/broker.interface.js';
 import type { Codec } from '../interfaces/codec.interface.js';
 import type { Connection } from '../connection/connection.interface.js';
+import type { ClusterAcks, ClusterCallOptions, ClusterCount, ClusterOperations, ClusterSockets } from '../interfaces/cluster.interface.js';
 import { assertRoomName } from '../rooms/room-name.js';
 
 /** A room name, or several. */
@@ -22,6 +23,8 @@ export interface BroadcastTarget<C = Connection> {
   publish(packet: BroadcastPacket, local: boolean): number;
   /** Local connections a targeting selects, without sending. */
   select(targeting: Targeting): C[];
+  /** Operations across every live node (the hub's). */
+  readonly cluster: ClusterOperations;
 }
 
 /** What an operator has been told so far: the targeting, compression, and whether to skip the broker. */
@@ -114,6 +117,51 @@ export class BroadcastOperator<C = Connection> {
   /** How many local clients this operator would reach. */
   count(): number {
     return this.sockets().length;
+  }
+
+  // --- Across the cluster: every live node answers, or is named in missingNodes. ---
+
+  /**
+   * The sockets this operator selects on every node (ids, rooms, `data`,
+   * handshake facts), with the nodes that did not answer in time. With
+   * `local`, this node only.
+   */
+  fetchSockets(options: ClusterCallOptions = {}): Promise<ClusterSockets> {
+    return this.target.cluster.fetchSockets(this.targeting, this.targeting.local, options);
+  }
+
+  /** How many sockets this operator selects on every node; cheaper than fetchSockets. */
+  countSockets(options: ClusterCallOptions = {}): Promise<ClusterCount> {
+    return this.target.cluster.countSockets(this.targeting, this.targeting.local, options);
+  }
+
+  /** Makes the selected sockets, wherever they are, join rooms; resolves once each node's broker confirmed them. */
+  socketsJoin(rooms: RoomTarget, options: ClusterCallOptions = {}): Promise<ClusterCount> {
+    return this.target.cluster.socketsJoin(this.targeting, roomList(rooms), this.targeting.local, options);
+  }
+
+  /** Makes the selected sockets, wherever they are, leave rooms. */
+  socketsLeave(rooms: RoomTarget, options: ClusterCallOptions = {}): Promise<ClusterCount> {
+    return this.target.cluster.socketsLeave(this.targeting, roomList(rooms), this.targeting.local, options);
+  }
+
+  /** Closes the selected sockets, wherever they are (code 1000 by default; their acks still go out, see `close`). */
+  disconnectSockets(options: ClusterCallOptions & { readonly code?: number; readonly reason?: string } = {}): Promise<ClusterCount> {
+    const { code, reason } = options;
+    if (code !== undefined && !(code === 1000 || (code >= 3000 && code <= 4999))) {
+      throw new SwitchboardError(ErrorCode.INVALID_OPTION, 'A close code for disconnectSockets is 1000 or 3000-4999.');
+    }
+    return this.target.cluster.disconnectSockets(this.targeting, { code, reason }, this.targeting.local, options);
+  }
+
+  /**
+   * A server-to-client request to every selected client on every node:
+   * resolves, at the latest after `timeout`, with one answer per client
+   * reached (its ack's data, or an error such as `REQUEST_TIMEOUT`) and the
+   * nodes that did not answer. Never a bare timeout.
+   */
+  emitWithAck<T = unknown>(event: string, data?: unknown, options: ClusterCallOptions = {}): Promise<ClusterAcks<T>> {
+    return this.target.cluster.emitWithAck(this.targeting, event, data, this.targeting.local, options) as Promise<ClusterAcks<T>>;
   }
 
   private with(change: Partial<OperatorState>): BroadcastOperator<C> {

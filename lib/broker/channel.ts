@@ -19,3 +19,8 @@ export function pathChannel(path: string): string {
 export function nodeChannel(nodeTag: string): string {
   return `n\u0000${nodeTag}`;
 }
+
+/** Every node listens: heartbeats and cluster-wide requests. */
+export function clusterChannel(): string {
+  return 'c\u0000cluster';
+}

@@ -1,8 +1,11 @@
 import type { BroadcastPacket } from './broker.interface.js';
+import type { StreamPosition } from './stream-history.interface.js';
 
 /** The first byte of every payload the hub sends between nodes: what follows. */
 export const enum PayloadKind {
   Broadcast = 1,
+  /** Cluster control: heartbeats, cluster-wide requests and their replies (see cluster/control-message.ts). */
+  Control = 2,
 }
 
 /** A broadcast as it crosses nodes: the packet, who sent it, and every channel it was published on. */
@@ -88,4 +91,54 @@ export function decodeBroadcast(payload: Buffer): RoutedBroadcast | undefined {
       frame: payload.subarray(5 + headerLength),
     },
   };
+}
+
+// --- Positioned payloads (the stream history's; see stream-history.interface.ts) ---
+
+/** The longest epoch a positioned payload can carry (its length travels in one byte). */
+const MAX_EPOCH_LENGTH = 255;
+const ZERO = Buffer.from([0]);
+
+/**
+ * `[0x03][epoch length: u8][epoch: ASCII][offset: decimal ASCII][0x00][payload bytes]`.
+ * Text-like on purpose: the Redis append script builds exactly these bytes by
+ * string concatenation (`string.char(3, #epoch) .. epoch .. offset .. '\0' .. payload`),
+ * so the node that appends and the nodes that receive agree byte for byte.
+ */
+export function encodePositioned(position: StreamPosition, payload: Buffer): Buffer {
+  const epoch = Buffer.from(position.epoch, 'latin1');
+  if (epoch.length > MAX_EPOCH_LENGTH || !Number.isSafeInteger(position.offset) || position.offset < 0) {
+    throw new RangeError(`Cannot encode the stream position ${position.epoch}:${position.offset}`);
+  }
+  const offset = Buffer.from(String(position.offset), 'latin1');
+  const head = Buffer.allocUnsafe(2);
+  head[0] = PayloadKind.Positioned;
+  head[1] = epoch.length;
+  return Buffer.concat([head, epoch, offset, ZERO, payload]);
+}
+
+/** Reads a positioned payload; undefined for anything malformed (the payload is a view, not a copy). */
+export function decodePositioned(buffer: Buffer): { position: StreamPosition; payload: Buffer } | undefined {
+  if (buffer.length < 2 || buffer[0] !== PayloadKind.Positioned) {
+    return undefined;
+  }
+  const epochEnd = 2 + buffer[1];
+  let at = epochEnd;
+  let offset = 0;
+  // At most 16 digits: anything longer is not a safe integer.
+  while (at < buffer.length && at - epochEnd <= 16) {
+    const byte = buffer[at];
+    if (byte === 0) {
+      break;
+    }
+    if (byte < 0x30 || byte > 0x39) {
+      return undefined;
+    }
+    offset = offset * 10 + (byte - 0x30);
+    at++;
+  }
+  if (at === epochEnd || at >= buffer.length || buffer[at] !== 0 || !Number.isSafeInteger(offset)) {
+    return undefined;
+  }
+  return { position: { epoch: buffer.toString('latin1', 2, epochEnd), offset }, payload: buffer.subarray(at + 1) };
 }

@@ -4,9 +4,11 @@ import { BroadcastOperator, type BroadcastTarget } from '../broadcast/broadcast-
 import { fanOut, forEachRecipient } from '../broadcast/fan-out.js';
 import { PreparedFrame } from '../broadcast/prepared-frame.js';
 import type { BroadcastPacket, Broker, BrokerStats } from '../broker/broker.interface.js';
-import { nodeChannel, pathChannel, roomChannel } from '../broker/channel.js';
+import { clusterChannel, nodeChannel, pathChannel, roomChannel } from '../broker/channel.js';
 import { InMemoryBroker } from '../broker/in-memory.broker.js';
-import { decodeBroadcast, encodeBroadcast } from '../broker/wire-format.js';
+import { decodeBroadcast, encodeBroadcast, PayloadKind } from '../broker/wire-format.js';
+import { Cluster } from '../cluster/cluster.js';
+import type { ClusterCallOptions, ClusterNode, ClusterOptions, ServerSideAcks, ServerSideHandler } from '../interfaces/cluster.interface.js';
 import type { Codec } from '../interfaces/codec.interface.js';
 import { JsonCodec } from '../protocol/json.codec.js';
 import { brandClass } from '../utils/brand.js';
@@ -45,15 +47,27 @@ export class SwitchboardHub {
   private readonly targets = new Map<string, BroadcastTarget<SwitchboardSocket>>();
   private readonly counters: ClusterCounters = { published: 0, received: 0, ownEchoes: 0, duplicateCopies: 0, receivedWithoutRecipient: 0, receivedAllExcluded: 0, malformed: 0, publishFailures: 0 };
   private started: Promise<void> | undefined;
+  /** Liveness of the other nodes and the cluster-wide operations. */
+  private readonly cluster: Cluster;
 
-  constructor(readonly broker: Broker = new InMemoryBroker()) {}
+  constructor(
+    readonly broker: Broker = new InMemoryBroker(),
+    clusterOptions: ClusterOptions = {},
+  ) {
+    this.cluster = new Cluster(broker, this.nodeTag, (path) => this.serversAt(path), clusterOptions);
+  }
 
-  /** Attaches the broker once and listens on this node's own channel; safe to call many times. */
+  /** Attaches the broker once and listens on this node's own channel and the cluster's; safe to call many times. */
   start(): Promise<void> {
-    // The own channel is not awaited: with the engine down at startup, the app starts, and the
-    // subscription follows when the engine is reachable (as every other one does).
+    // The subscriptions are not awaited: with the engine down at startup, the app starts, and they
+    // follow when the engine is reachable (as every other one does). Heartbeats begin once both are confirmed.
     return (this.started ??= this.broker.attach((channel, payload) => this.receive(channel, payload)).then(() => {
-      void this.retain(this.ownChannel);
+      const started = this.started;
+      void Promise.all([this.retain(this.ownChannel), this.retain(CLUSTER_CHANNEL)]).then(() => {
+        if (this.started === started) {
+          this.cluster.start();
+        }
+      });
     }));
   }
 
@@ -73,13 +87,35 @@ export class SwitchboardHub {
     }
     await this.started.catch(() => undefined);
     this.started = undefined;
+    this.cluster.stop();
     this.channelRefs.delete(this.ownChannel); // Taken again by the next start().
+    this.channelRefs.delete(CLUSTER_CHANNEL);
     await this.broker.detach();
   }
 
   /** Cross-node figures: what this node published and received, and the broker's own counters. */
   stats(): ClusterStats {
     return { nodeTag: this.nodeTag, ...this.counters, channels: this.channelRefs.size, broker: this.broker.stats() };
+  }
+
+  /** The nodes alive now, by their heartbeats (this one first). */
+  nodes(): ClusterNode[] {
+    return this.cluster.nodes();
+  }
+
+  /** Calls the `onServerSideEmit(event)` handler of every other node; fire and forget. */
+  serverSideEmit(event: string, data?: unknown): void {
+    this.cluster.serverSideEmit(event, data);
+  }
+
+  /** Calls the `onServerSideEmit(event)` handler of every other live node and collects their results, with the nodes that did not answer in time. */
+  serverSideEmitWithAck<T = unknown>(event: string, data?: unknown, options: ClusterCallOptions = {}): Promise<ServerSideAcks<T>> {
+    return this.cluster.serverSideEmitWithAck<T>(event, data, options);
+  }
+
+  /** Handles `serverSideEmit(event)` from other nodes (one handler per event); returns the function that removes it. */
+  onServerSideEmit(event: string, handler: ServerSideHandler): () => void {
+    return this.cluster.onServerSideEmit(event, handler);
   }
 
   /** @internal Where the broadcasts of a gateway path go: its local servers, then the broker. */
@@ -105,6 +141,7 @@ export class SwitchboardHub {
         }
         return selected;
       },
+      cluster: this.cluster.operationsFor(path),
     };
     if (cached === undefined) {
       this.targets.set(path, target);
@@ -222,6 +259,12 @@ export class SwitchboardHub {
 
   /** A payload from another node (or this node's own, echoed by the engine). */
   private receive(channel: string, payload: Buffer): void {
+    if (payload[0] === PayloadKind.Control) {
+      if (!this.cluster.receive(payload)) {
+        this.counters.malformed++;
+      }
+      return;
+    }
     const routed = decodeBroadcast(payload);
     if (routed === undefined) {
       this.counters.malformed++;
@@ -303,6 +346,7 @@ export class SwitchboardHub {
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
+const CLUSTER_CHANNEL = clusterChannel();
 
 // One identity for the ESM and CJS copies (see utils/brand): an adapter of one copy finds the other copy's module hub.
 brandClass(SwitchboardHub, 'SwitchboardHub');

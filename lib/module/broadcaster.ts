@@ -8,6 +8,7 @@ import { SwitchboardHub, type ClusterStats } from '../hub/switchboard-hub.js';
 import { GATEWAY_OPTIONS_METADATA } from '../internals/nest.js';
 import type { Codec } from '../interfaces/codec.interface.js';
 import type { GatewayStatsSnapshot } from '../stats/gateway-stats.js';
+import type { ClusterCallOptions, ClusterNode, ServerSideAcks, ServerSideHandler } from '../interfaces/cluster.interface.js';
 
 
 /**
@@ -71,6 +72,30 @@ export class Broadcaster {
   /** Cross-node figures of this node: what it published and received, wasted receptions, the broker's counters. */
   clusterStats(): ClusterStats {
     return this.hub.stats();
+  }
+
+  /** The nodes alive now, by their heartbeats (this one first, `self: true`). */
+  nodes(): ClusterNode[] {
+    return this.hub.nodes();
+  }
+
+  /** Calls the `onServerSideEmit(event)` handler of every other node, fire and forget (`data` must be JSON). */
+  serverSideEmit(event: string, data?: unknown): void {
+    this.hub.serverSideEmit(event, data);
+  }
+
+  /**
+   * Calls the `onServerSideEmit(event)` handler of every other live node and
+   * resolves with their results, plus the nodes that did not answer within
+   * `timeout` (never a bare timeout).
+   */
+  serverSideEmitWithAck<T = unknown>(event: string, data?: unknown, options: ClusterCallOptions = {}): Promise<ServerSideAcks<T>> {
+    return this.hub.serverSideEmitWithAck<T>(event, data, options);
+  }
+
+  /** Handles `serverSideEmit(event)` from the other nodes; the handler's result answers `serverSideEmitWithAck`. Returns the remover. */
+  onServerSideEmit(event: string, handler: ServerSideHandler): () => void {
+    return this.hub.onServerSideEmit(event, handler);
   }
 
   /** Counters of every local gateway. */

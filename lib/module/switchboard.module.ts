@@ -1,5 +1,6 @@
 import { Module, type DynamicModule, type ModuleMetadata, type Provider } from '@nestjs/common';
 import type { Broker } from '../broker/broker.interface.js';
+import type { ClusterOptions } from '../interfaces/cluster.interface.js';
 import { SwitchboardHub } from '../hub/switchboard-hub.js';
 import { Broadcaster } from './broadcaster.js';
 
@@ -10,6 +11,8 @@ export interface SwitchboardModuleOptions {
    * implementation of `Broker` that passes the conformance suite works.
    */
   broker?: Broker;
+  /** Node liveness and cluster-wide calls: heartbeat interval, node timeout, default call timeout. */
+  cluster?: ClusterOptions;
 }
 
 export interface SwitchboardModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
@@ -21,7 +24,7 @@ export const SWITCHBOARD_OPTIONS = Symbol('SWITCHBOARD_OPTIONS');
 
 const hubProvider: Provider = {
   provide: SwitchboardHub,
-  useFactory: (options: SwitchboardModuleOptions) => new SwitchboardHub(options.broker),
+  useFactory: (options: SwitchboardModuleOptions) => new SwitchboardHub(options.broker, options.cluster),
   inject: [SWITCHBOARD_OPTIONS],
 };
 

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { ServerOptions } from 'ws';
 import { WebSocketServer } from 'ws';
 import { BroadcastOperator, type BroadcastTarget, type ClientRef, type ExceptTarget, type RoomTarget } from '../broadcast/broadcast-operator.js';
+import type { ClusterAcks, ClusterCallOptions, ClusterCount, ClusterSockets } from '../interfaces/cluster.interface.js';
 import type { GlobalWsFilterLookup } from '../interfaces/global-filter.interface.js';
 import { ConnectionSlots } from '../limits/connection-slots.js';
 import { Heartbeat } from '../liveness/heartbeat.js';
@@ -134,6 +135,33 @@ export class SwitchboardServer extends WebSocketServer<typeof SwitchboardSocket>
     }
     this.broadcast.emit(event, args[0]);
     return true;
+  }
+
+  // --- Across the cluster (every client of the path; narrow with to/toClient/except first). ---
+
+  /** Every socket of this gateway path on every live node; see BroadcastOperator.fetchSockets. */
+  fetchSockets(options?: ClusterCallOptions): Promise<ClusterSockets> {
+    return this.broadcast.fetchSockets(options);
+  }
+
+  countSockets(options?: ClusterCallOptions): Promise<ClusterCount> {
+    return this.broadcast.countSockets(options);
+  }
+
+  socketsJoin(rooms: RoomTarget, options?: ClusterCallOptions): Promise<ClusterCount> {
+    return this.broadcast.socketsJoin(rooms, options);
+  }
+
+  socketsLeave(rooms: RoomTarget, options?: ClusterCallOptions): Promise<ClusterCount> {
+    return this.broadcast.socketsLeave(rooms, options);
+  }
+
+  disconnectSockets(options?: ClusterCallOptions & { readonly code?: number; readonly reason?: string }): Promise<ClusterCount> {
+    return this.broadcast.disconnectSockets(options);
+  }
+
+  emitWithAck<T = unknown>(event: string, data?: unknown, options?: ClusterCallOptions): Promise<ClusterAcks<T>> {
+    return this.broadcast.emitWithAck<T>(event, data, options);
   }
 
   // --- Introspection. -------------------------------------------------------

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { WebSocket } from 'ws';
+import { NO_CLUSTER } from '../broadcast/no-cluster.js';
 import { BroadcastOperator, type RoomTarget } from '../broadcast/broadcast-operator.js';
 import type { BroadcastPacket } from '../broker/broker.interface.js';
 import { ErrorCode } from '../errors/error-codes.js';
@@ -174,6 +175,7 @@ export class MockSocket<TData extends object = SocketData> extends SwitchboardSo
         return 0;
       },
       select: () => [],
+      cluster: NO_CLUSTER,
     });
   }
 }

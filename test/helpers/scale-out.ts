@@ -1,6 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { SwitchboardAdapter, SwitchboardModule, type Broker, type ClusterStats } from '../../lib/index.js';
+import { SwitchboardAdapter, SwitchboardModule, type Broker, type ClusterOptions, type ClusterStats } from '../../lib/index.js';
 import { SwitchboardHub } from '../../lib/hub/switchboard-hub.js';
 import { NewsService, RoomsGateway } from '../fixtures/rooms.gateway.js';
 import { waitUntil } from '../integration/drop-in.suite.js';
@@ -19,9 +19,9 @@ export interface RoomsNode<B extends Broker = Broker> {
 }
 
 /** A Nest app with the rooms gateway, listening on a free port, with `broker` between it and the other nodes. */
-export async function startRoomsNode<B extends Broker>(broker: B): Promise<RoomsNode<B>> {
+export async function startRoomsNode<B extends Broker>(broker: B, cluster?: ClusterOptions): Promise<RoomsNode<B>> {
   const moduleRef = await Test.createTestingModule({
-    imports: [SwitchboardModule.forRoot({ broker })],
+    imports: [SwitchboardModule.forRoot({ broker, cluster })],
     providers: [RoomsGateway, NewsService],
   }).compile();
   const app = moduleRef.createNestApplication({ logger: false });

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { BroadcastOperator, type BroadcastTarget } from '../../../lib/broadcast/broadcast-operator.js';
+import { NO_CLUSTER } from '../../../lib/broadcast/no-cluster.js';
 import type { BroadcastPacket, Targeting } from '../../../lib/broker/broker.interface.js';
 import { ErrorCode } from '../../../lib/errors/error-codes.js';
 import { SwitchboardError } from '../../../lib/errors/switchboard.error.js';
@@ -16,6 +17,7 @@ class FakeTarget implements BroadcastTarget<Client> {
   readonly path = '/chat';
   readonly published: Array<{ packet: BroadcastPacket; local: boolean }> = [];
   readonly selected: Targeting[] = [];
+  readonly cluster = NO_CLUSTER;
   constructor(readonly codec: Codec = new JsonCodec()) {}
   publish(packet: BroadcastPacket, local: boolean): number {
     this.published.push({ packet, local });
