@@ -6,6 +6,8 @@ export const enum PayloadKind {
   Broadcast = 1,
   /** Cluster control: heartbeats, cluster-wide requests and their replies (see cluster/control-message.ts). */
   Control = 2,
+  /** A payload with its stream position, as the stream history publishes it (see encodePositioned). */
+  Positioned = 3,
 }
 
 /** A broadcast as it crosses nodes: the packet, who sent it, and every channel it was published on. */
