@@ -42,6 +42,13 @@ module.exports = {
       from: { path: '^lib/', pathNot: '^lib/testing/' },
       to: { path: '^lib/testing/' },
     },
+    {
+      name: 'client-imports-only-client-and-interfaces',
+      comment: 'lib/client/ is bundled for browsers: it may import lib/client/ and (types from) lib/interfaces/, no server code.',
+      severity: 'error',
+      from: { path: '^lib/client/' },
+      to: { path: '^lib/', pathNot: '^lib/(client|interfaces)/' },
+    },
     ...layerRules,
     ...SAME_LAYER_FORBIDDEN.map(([from, to]) => ({
       name: `${from}-never-imports-${to}`,

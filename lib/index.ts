@@ -64,3 +64,4 @@ export { ReplyEvent, REPLY_EVENT_METADATA } from './interceptors/reply-event.dec
 export { WsValidationPipe, wsValidationExceptionFactory } from './validation/ws-validation.pipe.js';
 export { StandardSchemaPipe, type StandardSchema } from './validation/standard-schema.pipe.js';
 export type { ValidationIssue } from './errors/validation-issue.js';
+export type { EventMap, Exchange, MessageAck, MessageData, PushData, ServerRequestAck, ServerRequestData, ServerRequestEvent, ToClientEvent, ToServerEvent } from './interfaces/event-map.interface.js';

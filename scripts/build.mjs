@@ -1,9 +1,11 @@
 // Builds the library twice from one source: ESM (dist/esm) for Nest 12, Jest ESM
 // mode and Vitest; CommonJS (dist/cjs) for Nest 11 apps and Jest's CommonJS mode.
-// Each folder gets a package.json naming its module format.
+// Each folder gets a package.json naming its module format. Last, esbuild bundles
+// the client for browsers (scripts/build-client.mjs).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { buildClient } from './build-client.mjs';
 
 const require = createRequire(import.meta.url);
 const tsc = require.resolve('typescript/bin/tsc');
@@ -17,4 +19,6 @@ for (const [project, folder, type] of [
   mkdirSync(folder, { recursive: true });
   writeFileSync(`${folder}/package.json`, JSON.stringify({ type }, null, 2) + '\n');
 }
-console.log('built dist/esm and dist/cjs');
+// The browser bundle of nestjs-switchboard/client (dist/browser/client.js).
+await buildClient();
+console.log('built dist/esm, dist/cjs and dist/browser');

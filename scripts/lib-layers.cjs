@@ -13,7 +13,7 @@ const LAYERS = [
   ['ack', 'requests', 'broadcast'],
   ['socket', 'cluster', 'hub'],
   ['dispatch', 'filters', 'interceptors', 'validation', 'auth'],
-  ['adapter', 'module', 'redis', 'nats'],
+  ['adapter', 'module', 'redis', 'nats', 'client'],
   ['index.ts', 'testing'],
 ];
 
