@@ -335,6 +335,7 @@ export class SwitchboardClient<M extends EventMap = EventMap> {
     let ws: WebSocketLike;
     let status = 0;
     try {
+      await null; // never call app code, or emit, inside the constructor or connect(): listeners are not attached yet
       let url = typeof options.url === 'function' ? await options.url() : options.url;
       const token = options.auth && (await options.auth({ refresh }));
       const WebSocket = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket ?? (await loadWebSocket());
