@@ -16,8 +16,10 @@ async function bootstrap(): Promise<void> {
   );
   app.enableShutdownHooks(); // SIGTERM / SIGINT close every client with 1001
   const port = Number(process.env.PORT ?? 3000);
-  await app.listen(port);
-  new Logger('Sample').log(`Chat gateway: ws://localhost:${port}/chat/<room>?nick=<name>  (try {"event":"say","data":{"text":"hi"},"id":1})`);
+  await (process.env.HOST ? app.listen(port, process.env.HOST) : app.listen(port));
+  const logger = new Logger('Sample');
+  logger.log(`Chat page: http://localhost:${port}/${process.env.REDIS_URL ? `  (rooms shared through ${process.env.REDIS_URL})` : ''}`);
+  logger.log(`Chat gateway: ws://localhost:${port}/chat/<room>?nick=<name>  (try {"event":"say","data":{"text":"hi"},"id":1})`);
 }
 
 void bootstrap();
