@@ -23,6 +23,8 @@ export type {
   ServerSideHandler,
 } from './interfaces/cluster.interface.js';
 export { clusterChannel } from './broker/channel.js';
+export type { RecoveryOptions } from './interfaces/recovery.interface.js';
+export type { StreamPosition, HistoryLimits, HistoryRead, HistoryEntry, SessionRecord, StreamHistory } from './broker/stream-history.interface.js';
 export { InMemoryBroker, InMemoryBus } from './broker/in-memory.broker.js';
 export { Broadcaster } from './module/broadcaster.js';
 export { SwitchboardModule, type SwitchboardModuleAsyncOptions, type SwitchboardModuleOptions } from './module/switchboard.module.js';

@@ -12,7 +12,7 @@ const LAYERS = [
   ['outbound'],
   ['ack', 'requests', 'broadcast'],
   ['socket', 'cluster', 'hub'],
-  ['dispatch', 'filters', 'interceptors', 'validation', 'auth'],
+  ['dispatch', 'filters', 'interceptors', 'validation', 'auth', 'recovery'],
   ['adapter', 'module', 'redis', 'nats', 'client'],
   ['index.ts', 'testing'],
 ];

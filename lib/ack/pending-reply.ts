@@ -57,6 +57,8 @@ export class PendingReply {
       }
     } else {
       sendOkAck(this.socket, this.id, data);
+      // Remembered for a repeat of this id after a reconnect (connection-state recovery).
+      this.socket._extras?.session?.recordAck(this.id, { id: this.id, status: 'ok', data });
     }
   }
 
@@ -66,6 +68,9 @@ export class PendingReply {
     }
     this.settled = true;
     sendFailure(this.socket, this.id, error);
+    if (this.id !== undefined) {
+      this.socket._extras?.session?.recordAck(this.id, { id: this.id, status: 'error', error });
+    }
   }
 
   /**

@@ -12,6 +12,7 @@ import { ErrorCode } from '../errors/error-codes.js';
 import { SwitchboardError } from '../errors/switchboard.error.js';
 import { globalWsFilterLookup } from '../filters/global-ws-filters.js';
 import { SwitchboardHub } from '../hub/switchboard-hub.js';
+import { SessionKeeper } from '../recovery/session-keeper.js';
 import { bridgeGlobalWsInterceptors } from '../interceptors/global-ws-interceptors.js';
 import type { SwitchboardAdapterOptions, SwitchboardGatewayOptions } from '../interfaces/adapter-options.interface.js';
 import type { InboundMessage } from '../interfaces/envelope.interface.js';
@@ -52,6 +53,8 @@ export class SwitchboardAdapter extends AbstractWsAdapter {
   /** Rooms, broadcasting and the broker; the module's when imported, else our own. */
   readonly hub: SwitchboardHub;
   private readonly ownsHub: boolean;
+  /** Connection-state recovery, when the hub has it on. */
+  private readonly sessions: SessionKeeper | undefined;
   /** Makes each gateway's resolver of its handshake guards and authenticators (absent without an app). */
   private readonly resolverFor: GatewayResolverFactory | undefined;
   /** The application's global WsExceptionFilter, which Nest does not apply to gateways by itself. */
@@ -79,7 +82,8 @@ export class SwitchboardAdapter extends AbstractWsAdapter {
     installNestExceptionBridge();
     bridgeGlobalWsInterceptors(this);
     const provided = findProvidedHub(appOrHttpServer);
-    this.hub = provided ?? new SwitchboardHub();
+    this.hub = provided ?? new SwitchboardHub(undefined, {}, options.recovery);
+    this.sessions = this.hub.recovery === undefined ? undefined : new SessionKeeper(this.hub, this.hub.recovery);
     this.ownsHub = provided === undefined;
     if (this.ownsHub) {
       void this.hub.start();
@@ -134,6 +138,7 @@ export class SwitchboardAdapter extends AbstractWsAdapter {
       lifecycle: this.hub.lifecycleFor(serverPath),
       globalWsFilter: this.globalWsFilter,
       nodeTag: this.hub.nodeTagBytes,
+      sessions: this.sessions,
     });
     server.on('error', (error: Error) => logger.error(error.message, error.stack));
     const auth = behaviour.auth === undefined ? undefined : new HandshakeAuth(behaviour.auth, this.resolverFor?.(port, options));

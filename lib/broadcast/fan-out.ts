@@ -68,7 +68,17 @@ export function fanOut<C extends Connection>(recipients: Recipients<C>, prepared
   const { highWaterMark } = recipients.behaviour.backpressure;
   stats.broadcasts++;
   let delivered = 0;
+  const mark = prepared.mark;
   forEachRecipient(recipients, prepared.packet, (connection) => {
+    if (mark !== undefined) {
+      // A recovering connection gets this room's live messages after its replay, in offset order.
+      const held = connection._extras?.catchingUp?.get(mark.room);
+      if (held !== undefined) {
+        held.push(prepared);
+        delivered++;
+        return;
+      }
+    }
     if (connection.bufferedAmount >= highWaterMark && refuseBroadcastToSlowConsumer(connection)) {
       return;
     }

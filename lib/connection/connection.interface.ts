@@ -2,7 +2,7 @@ import type { WsMessageHandler } from '@nestjs/common';
 import type { Subscription } from 'rxjs';
 import type { WebSocket } from 'ws';
 import type { SwitchboardError } from '../errors/switchboard.error.js';
-import type { InboundMessage } from '../interfaces/envelope.interface.js';
+import type { InboundMessage, MessageId } from '../interfaces/envelope.interface.js';
 import type { ResolvedGatewayBehaviour } from '../options/gateway-options.js';
 import type { GatewayStats } from '../stats/gateway-stats.js';
 
@@ -19,6 +19,8 @@ export interface GatewayContext {
   readonly stats: GatewayStats;
   /** Set while the gateway shuts down. */
   readonly closing: boolean;
+  /** Connection-state recovery, when the application turned it on. */
+  readonly sessions: SessionKeeper | undefined;
   /** A handler started / finished, for the graceful drain. */
   handlerStarted(): void;
   handlerFinished(): void;
@@ -63,6 +65,42 @@ export interface ConnectionExtras {
   pendingClose?: PendingClose;
   /** Ordered dispatch: messages waiting for the running handler. */
   queue?: QueuedMessage[];
+  /** Connection-state recovery: this connection's session (dedup window, rooms to restore). */
+  session?: ConnectionSession;
+  /** Rooms being replayed to this connection, with the live room messages held until the replay is written. */
+  catchingUp?: Map<string, HeldFrame[]>;
+}
+
+/** A live room message held for a recovering connection (a PreparedFrame; typed here by what the replay reads). */
+export interface HeldFrame {
+  readonly mark?: { readonly offset: number };
+  writeTo(socket: WebSocket): boolean;
+}
+
+/** What a connection's session does for the per-message path (implemented in recovery/). */
+export interface ConnectionSession {
+  readonly id: string;
+  /**
+   * A request id seen before in this session (sent again after a reconnect):
+   * answers it from the recorded ack, or attaches this connection to the
+   * running handler's ack. True when handled; false for a new id (now
+   * recorded as running).
+   */
+  answerRepeat(connection: Connection, id: MessageId): boolean;
+  /** The one ack of an id, for repeats to come (bounded by `dedupWindow`). */
+  recordAck(id: MessageId, ack: object): void;
+}
+
+/**
+ * Connection-state recovery as a gateway sees it (recovery/session-keeper.ts
+ * implements it): sessions opened and closed with connections, room
+ * membership told to clients, `$recover` requests answered.
+ */
+export interface SessionKeeper {
+  opened(connection: Connection): void;
+  closed(connection: Connection): void;
+  membershipChanged(connection: Connection, room: string, joined: boolean, confirmed: Promise<void>): void;
+  recover(connection: Connection, id: MessageId, data: unknown): void;
 }
 
 /**

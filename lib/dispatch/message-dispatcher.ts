@@ -12,7 +12,7 @@ import { settleClientAck } from '../requests/client-requests.js';
 import { RateVerdict, takeToken } from '../limits/rate-limit.js';
 import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
 import { pendingCloseCode, runDeferredClose } from '../ack/deferred-close.js';
-import { sendErrorAck, sendFailure, sendValue } from '../outbound/outbound.js';
+import { sendErrorAck, sendFailure, sendOkAck, sendValue } from '../outbound/outbound.js';
 import { PendingReply } from '../ack/pending-reply.js';
 
 const logger = new Logger('SwitchboardAdapter');
@@ -69,7 +69,13 @@ export function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolea
   const event = behaviour.routeMessage === undefined ? message.event : behaviour.routeMessage(message, socket);
   const index = event === undefined ? undefined : socket._routes?.get(event);
   if (index === undefined) {
+    if (message.event.charCodeAt(0) === DOLLAR && answerReserved(socket, message)) {
+      return;
+    }
     return answerUnknownEvent(socket, message);
+  }
+  if (message.id !== undefined && socket._extras?.session?.answerRepeat(socket, message.id) === true) {
+    return; // A request sent again after a reconnect: answered from its recorded ack, never run twice.
   }
   const handler = socket._handlers![index];
   if (behaviour.ordered && socket._inflight > 0) {
@@ -77,6 +83,38 @@ export function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolea
   }
   dispatch(socket, handler, message);
 }
+
+const DOLLAR = 0x24;
+
+/**
+ * The library's own events (names starting with `$`, used only when no
+ * handler of the gateway has the name): `$ping` is answered `$pong` (browser
+ * clients cannot see WebSocket pings), `$recover` restores a session when
+ * recovery is on. False for any other name.
+ */
+function answerReserved(socket: SwitchboardSocket, message: InboundMessage): boolean {
+  switch (message.event) {
+    case '$ping':
+      if (message.id !== undefined) {
+        sendOkAck(socket, message.id, null);
+      } else {
+        sendValue(socket, PONG);
+      }
+      return true;
+    case '$recover': {
+      const sessions = socket._server!.sessions;
+      if (sessions === undefined || message.id === undefined) {
+        return false;
+      }
+      sessions.recover(socket, message.id, message.data);
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+const PONG = Object.freeze({ event: '$pong' });
 
 function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) {

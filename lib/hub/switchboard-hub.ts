@@ -6,7 +6,12 @@ import { PreparedFrame } from '../broadcast/prepared-frame.js';
 import type { BroadcastPacket, Broker, BrokerStats } from '../broker/broker.interface.js';
 import { clusterChannel, nodeChannel, pathChannel, roomChannel } from '../broker/channel.js';
 import { InMemoryBroker } from '../broker/in-memory.broker.js';
-import { decodeBroadcast, encodeBroadcast, PayloadKind } from '../broker/wire-format.js';
+import { decodeBroadcast, decodePositioned, encodeBroadcast, PayloadKind } from '../broker/wire-format.js';
+import type { HistoryLimits, StreamHistory, StreamPosition } from '../broker/stream-history.interface.js';
+import { withPosition } from '../broadcast/positioned-frame.js';
+import { RECOVERY_DEFAULTS, type RecoveryOptions, type ResolvedRecoveryOptions } from '../interfaces/recovery.interface.js';
+import { ErrorCode } from '../errors/error-codes.js';
+import { SwitchboardError } from '../errors/switchboard.error.js';
 import { Cluster } from '../cluster/cluster.js';
 import type { ClusterCallOptions, ClusterNode, ClusterOptions, ServerSideAcks, ServerSideHandler } from '../interfaces/cluster.interface.js';
 import type { Codec } from '../interfaces/codec.interface.js';
@@ -50,11 +55,47 @@ export class SwitchboardHub {
   /** Liveness of the other nodes and the cluster-wide operations. */
   private readonly cluster: Cluster;
 
+  /** Connection-state recovery settings; undefined when it is off. */
+  readonly recovery: ResolvedRecoveryOptions | undefined;
+  private readonly historyLimits: HistoryLimits | undefined;
+  /** Told of every positioned room message this node delivers (the recovery's replay cache). */
+  private positionedObserver: ((channel: string, position: StreamPosition, payload: Buffer) => void) | undefined;
+  /** Per channel, a number that changes each time this node starts listening on it again (see listeningToken). */
+  private readonly listenings = new Map<string, number>();
+  private listeningSeq = 0;
+
   constructor(
     readonly broker: Broker = new InMemoryBroker(),
     clusterOptions: ClusterOptions = {},
+    recovery?: RecoveryOptions | boolean,
   ) {
     this.cluster = new Cluster(broker, this.nodeTag, (path) => this.serversAt(path), clusterOptions);
+    this.recovery = resolveRecovery(recovery);
+    this.historyLimits = this.recovery === undefined ? undefined : { size: this.recovery.historySize, ttl: this.recovery.historyTtl };
+  }
+
+  /** @internal The broker's stream history, when recovery is on and the broker keeps one. */
+  get history(): StreamHistory | undefined {
+    return this.recovery === undefined ? undefined : this.broker.history;
+  }
+
+  /** @internal History limits of every room stream. */
+  get limits(): HistoryLimits | undefined {
+    return this.historyLimits;
+  }
+
+  /** @internal The recovery's replay cache listens to the positioned messages delivered here. */
+  observePositioned(observer: (channel: string, position: StreamPosition, payload: Buffer) => void): void {
+    this.positionedObserver = observer;
+  }
+
+  /**
+   * @internal A token for "this node has listened on `channel` without a
+   * break since": equal tokens mean every message published on it in between
+   * reached this node. Undefined when it does not listen.
+   */
+  listeningToken(channel: string): number | undefined {
+    return this.listenings.get(channel);
   }
 
   /** Attaches the broker once and listens on this node's own channel and the cluster's; safe to call many times. */
@@ -128,6 +169,9 @@ export class SwitchboardHub {
       path,
       codec: codec ?? this.serversByPath.get(path)?.values().next().value?.behaviour.codec ?? new JsonCodec(),
       publish: (packet, local) => {
+        if (!local && this.historyLimits !== undefined && this.broker.history !== undefined && isOneRoom(packet)) {
+          return this.publishPositioned(packet, this.broker.history, this.historyLimits);
+        }
         const delivered = this.deliverLocal(packet);
         if (!local) {
           this.publishRemote(packet);
@@ -200,13 +244,53 @@ export class SwitchboardHub {
     return new BroadcastOperator(this.targetFor(path, codec));
   }
 
-  private deliverLocal(packet: BroadcastPacket): number {
+  /**
+   * A broadcast to one room with recovery on: the history assigns its
+   * position, stores it and publishes it to the other nodes in one step;
+   * then it is delivered here, with its position. Appends resolve in order,
+   * so local deliveries keep the room's order. Returns the local members it
+   * is going to (the write follows the append).
+   */
+  private publishPositioned(packet: BroadcastPacket, history: StreamHistory, limits: HistoryLimits): number {
+    const room = packet.rooms![0];
+    const channel = roomChannel(packet.path, room);
+    const members = this.serversAt(packet.path).reduce((count, server) => count + (server.rooms.membersOf(room)?.size ?? 0), 0);
+    let payload: Buffer;
+    try {
+      payload = encodeBroadcast({ origin: this.nodeTag, channels: [channel], packet });
+    } catch (error) {
+      this.counters.publishFailures++;
+      logger.warn(`A broadcast to ${packet.path} could not be encoded for the history: ${(error as Error).message}`);
+      return this.deliverLocal(packet);
+    }
+    history.append(channel, payload, limits).then(
+      (position) => {
+        this.counters.published++;
+        this.deliverLocal(packet, position, channel, payload);
+      },
+      (error: unknown) => {
+        // Past the broker's bounded buffer: the other nodes miss it (counted); local members still get it, unpositioned.
+        this.counters.publishFailures++;
+        logger.warn(`The broker could not record a broadcast to ${packet.path}: ${(error as Error).message}`);
+        this.deliverLocal(packet);
+      },
+    );
+    return members;
+  }
+
+  private deliverLocal(packet: BroadcastPacket, position?: StreamPosition, channel?: string, payload?: Buffer): number {
+    if (position !== undefined && channel !== undefined && payload !== undefined) {
+      this.positionedObserver?.(channel, position, payload);
+    }
     const servers = this.serversByPath.get(packet.path);
     if (servers === undefined) {
       return 0;
     }
     // Encoded and framed once for every server and connection of the path.
-    const prepared = new PreparedFrame(packet);
+    const prepared =
+      position === undefined
+        ? new PreparedFrame(packet)
+        : new PreparedFrame({ ...packet, frame: withPosition(packet.frame, packet.rooms![0], position) }, { room: packet.rooms![0], ...position });
     let delivered = 0;
     for (const server of servers) {
       delivered += fanOut(server, prepared);
@@ -265,6 +349,16 @@ export class SwitchboardHub {
       }
       return;
     }
+    let position: StreamPosition | undefined;
+    if (payload[0] === PayloadKind.Positioned) {
+      const positioned = decodePositioned(payload);
+      if (positioned === undefined) {
+        this.counters.malformed++;
+        return;
+      }
+      position = positioned.position;
+      payload = positioned.payload;
+    }
     const routed = decodeBroadcast(payload);
     if (routed === undefined) {
       this.counters.malformed++;
@@ -281,7 +375,8 @@ export class SwitchboardHub {
       return;
     }
     this.counters.received++;
-    if (this.deliverLocal(routed.packet) === 0) {
+    const delivered = position === undefined ? this.deliverLocal(routed.packet) : this.deliverLocal(routed.packet, position, channel, payload);
+    if (delivered === 0) {
       // Nobody got it: either this node had no one targeted (a wasted reception, which interest
       // routing avoids but for a leave racing the broadcast), or everyone targeted was excluded.
       if (this.hasTargetsHere(routed.packet)) {
@@ -310,6 +405,7 @@ export class SwitchboardHub {
     if (count > 0) {
       return this.pendingSubscriptions.get(channel) ?? RESOLVED;
     }
+    this.listenings.set(channel, ++this.listeningSeq);
     const confirmed: Promise<void> = this.broker.subscribe([channel]).then(
       () => this.settleSubscription(channel, confirmed),
       (error: unknown) => {
@@ -339,6 +435,7 @@ export class SwitchboardHub {
     }
     this.channelRefs.delete(channel);
     this.pendingSubscriptions.delete(channel);
+    this.listenings.delete(channel);
     this.broker.unsubscribe([channel]).catch((error: unknown) => {
       logger.warn(`The broker could not unsubscribe ${channel.replace(/\u0000/g, ' ')}: ${(error as Error).message}`);
     });
@@ -347,6 +444,24 @@ export class SwitchboardHub {
 
 const RESOLVED: Promise<void> = Promise.resolve();
 const CLUSTER_CHANNEL = clusterChannel();
+
+/** A broadcast to exactly one room, nobody else: the kind that gets a stream position. */
+function isOneRoom(packet: BroadcastPacket): boolean {
+  return packet.rooms !== undefined && packet.rooms.length === 1 && packet.clientIds === undefined;
+}
+
+function resolveRecovery(recovery: RecoveryOptions | boolean | undefined): ResolvedRecoveryOptions | undefined {
+  if (recovery === undefined || recovery === false) {
+    return undefined;
+  }
+  const resolved: ResolvedRecoveryOptions = { ...RECOVERY_DEFAULTS, ...(recovery === true ? {} : recovery) };
+  for (const [key, value] of Object.entries(resolved)) {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+      throw new SwitchboardError(ErrorCode.INVALID_OPTION, `recovery.${key} must be a positive integer.`);
+    }
+  }
+  return resolved;
+}
 
 // One identity for the ESM and CJS copies (see utils/brand): an adapter of one copy finds the other copy's module hub.
 brandClass(SwitchboardHub, 'SwitchboardHub');

@@ -1,3 +1,4 @@
+import type { RecoveryOptions } from './recovery.interface.js';
 import type { ServerOptions } from 'ws';
 import type { MessageParser, SwitchboardGatewayBehaviour } from './gateway-behaviour.interface.js';
 
@@ -11,6 +12,11 @@ export interface SwitchboardAdapterOptions extends SwitchboardGatewayBehaviour {
    * @default true
    */
   listen?: boolean;
+  /**
+   * Connection-state recovery for the adapter's own hub (without
+   * `SwitchboardModule`; with it, set `recovery` in `forRoot`). Off by default.
+   */
+  recovery?: RecoveryOptions | boolean;
 }
 
 /**

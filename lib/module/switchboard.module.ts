@@ -1,6 +1,7 @@
 import { Module, type DynamicModule, type ModuleMetadata, type Provider } from '@nestjs/common';
 import type { Broker } from '../broker/broker.interface.js';
 import type { ClusterOptions } from '../interfaces/cluster.interface.js';
+import type { RecoveryOptions } from '../interfaces/recovery.interface.js';
 import { SwitchboardHub } from '../hub/switchboard-hub.js';
 import { Broadcaster } from './broadcaster.js';
 
@@ -13,6 +14,8 @@ export interface SwitchboardModuleOptions {
   broker?: Broker;
   /** Node liveness and cluster-wide calls: heartbeat interval, node timeout, default call timeout. */
   cluster?: ClusterOptions;
+  /** Connection-state recovery for every gateway (history per room, sessions, replay). Off by default. */
+  recovery?: RecoveryOptions | boolean;
 }
 
 export interface SwitchboardModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
@@ -24,7 +27,7 @@ export const SWITCHBOARD_OPTIONS = Symbol('SWITCHBOARD_OPTIONS');
 
 const hubProvider: Provider = {
   provide: SwitchboardHub,
-  useFactory: (options: SwitchboardModuleOptions) => new SwitchboardHub(options.broker, options.cluster),
+  useFactory: (options: SwitchboardModuleOptions) => new SwitchboardHub(options.broker, options.cluster, options.recovery),
   inject: [SWITCHBOARD_OPTIONS],
 };
 

@@ -22,6 +22,8 @@ export function acceptSocket(socket: SwitchboardSocket, server: SwitchboardServe
   server.track(socket);
   socket.on('error', onSocketError);
   socket.on('close', onSocketClose);
+  // Its session first: `$session` is the first frame a recovering client reads.
+  server.sessions?.opened(socket);
 }
 
 /**
@@ -55,6 +57,7 @@ function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
       subscription.unsubscribe();
     }
   }
+  server.sessions?.closed(socket);
   server.rooms.leaveAll(socket);
   // Nest's handlers for this socket are bound to it (callback.bind(instance, client)); dropping them at
   // close lets the young generation collect them with the socket, where keeping them got both promoted:

@@ -4,6 +4,7 @@ import type { ServerOptions } from 'ws';
 import { WebSocketServer } from 'ws';
 import { BroadcastOperator, type BroadcastTarget, type ClientRef, type ExceptTarget, type RoomTarget } from '../broadcast/broadcast-operator.js';
 import type { ClusterAcks, ClusterCallOptions, ClusterCount, ClusterSockets } from '../interfaces/cluster.interface.js';
+import type { SessionKeeper } from '../connection/connection.interface.js';
 import type { GlobalWsFilterLookup } from '../interfaces/global-filter.interface.js';
 import { ConnectionSlots } from '../limits/connection-slots.js';
 import { Heartbeat } from '../liveness/heartbeat.js';
@@ -30,6 +31,8 @@ export interface GatewayWiring {
   readonly globalWsFilter: GlobalWsFilterLookup | undefined;
   /** This node's 6-byte tag, the start of every socket id it hands out. */
   readonly nodeTag: Buffer;
+  /** Connection-state recovery, when the application turned it on. */
+  readonly sessions?: SessionKeeper;
 }
 
 /**
@@ -56,6 +59,8 @@ export class SwitchboardServer extends WebSocketServer<typeof SwitchboardSocket>
   readonly globalWsFilter: GlobalWsFilterLookup | undefined;
   /** @internal This node's tag (see the hub). */
   readonly nodeTag: Buffer;
+  /** @internal Connection-state recovery (sessions, `$recover`), when turned on. */
+  readonly sessions: SessionKeeper | undefined;
   /**
    * Every open socket of this gateway: `ws`'s own client set (tracking is
    * always on, so `server.clients` works as platform-ws users expect).
@@ -80,6 +85,7 @@ export class SwitchboardServer extends WebSocketServer<typeof SwitchboardSocket>
     this.target = wiring.target;
     this.globalWsFilter = wiring.globalWsFilter;
     this.nodeTag = wiring.nodeTag;
+    this.sessions = wiring.sessions;
     this.rooms = new RoomRegistry<SwitchboardSocket>(wiring.lifecycle);
     this.slots = new ConnectionSlots(behaviour.maxConnections, behaviour.maxConnectionsPerIp);
     this.heartbeat = new Heartbeat(behaviour.heartbeatInterval, () => this.clients, this.stats);

@@ -154,14 +154,27 @@ export class SwitchboardSocket<TData extends object = SocketData> extends WebSoc
     const server = this.serverOrThrow();
     const list = typeof rooms === 'string' ? [rooms] : rooms;
     list.forEach(assertRoomName);
-    const confirmations = list.map((room) => server.rooms.join(this as SwitchboardSocket, room));
+    const sessions = server.sessions;
+    const confirmations = list.map((room) => {
+      const wasIn = this._rooms?.has(room) === true;
+      const confirmed = server.rooms.join(this as SwitchboardSocket, room);
+      if (sessions !== undefined && !wasIn) {
+        sessions.membershipChanged(this as SwitchboardSocket, room, true, confirmed);
+      }
+      return confirmed;
+    });
     return confirmations.length === 1 ? confirmations[0] : Promise.all(confirmations).then(() => undefined);
   }
 
   /** Leaves a room (a no-op if not in it). A closed socket leaves all its rooms. */
   leave(room: string): void {
     assertRoomName(room);
-    this._server?.rooms.leave(this as SwitchboardSocket, room);
+    const server = this._server;
+    if (server === undefined || this._rooms?.has(room) !== true) {
+      return;
+    }
+    server.rooms.leave(this as SwitchboardSocket, room);
+    server.sessions?.membershipChanged(this as SwitchboardSocket, room, false, RESOLVED);
   }
 
   /** The rooms this client is in, read-only. */
@@ -199,6 +212,7 @@ export class SwitchboardSocket<TData extends object = SocketData> extends WebSoc
 }
 
 const NO_ROOMS: ReadonlySet<string> = new Set<string>();
+const RESOLVED: Promise<void> = Promise.resolve();
 
 // One identity for the ESM and CJS copies of this class (see utils/brand).
 brandClass(SwitchboardSocket, 'SwitchboardSocket');

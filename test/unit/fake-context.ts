@@ -17,6 +17,7 @@ export function fakeContext(options: SwitchboardAdapterOptions = {}, path = '/')
     behaviour: resolveAdapterOptions(options),
     stats: new GatewayStats(),
     closing: false,
+    sessions: undefined,
     handlerStarted: jest.fn(),
     handlerFinished: jest.fn(),
   };
