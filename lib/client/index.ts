@@ -8,6 +8,7 @@ export {
   type PushFrame,
   type RecoveryResult,
   type RequestOptions,
+  type RetryInfo,
   type RoomPosition,
   type RoomRecovery,
 } from './switchboard-client.js';

@@ -6,7 +6,8 @@ import type { WebSocketConstructor } from './web-socket.js';
  * build (tsc compiles the dynamic import so). The browser bundle replaces
  * this module (scripts/build-client.mjs), so it never names `ws`.
  */
-export async function loadWebSocket(): Promise<WebSocketConstructor> {
-  const module = (await import('ws')) as unknown as { WebSocket?: WebSocketConstructor; default?: WebSocketConstructor };
-  return (module.WebSocket ?? module.default)!;
+export function loadWebSocket(): Promise<WebSocketConstructor> {
+  return (loaded ??= import('ws').then((module: { WebSocket?: unknown; default?: unknown }) => (module.WebSocket ?? module.default) as WebSocketConstructor));
 }
+
+let loaded: Promise<WebSocketConstructor> | undefined;

@@ -49,6 +49,12 @@ export interface CloseInfo {
   readonly status?: number;
 }
 
+export interface RetryInfo {
+  /** Retries since the last open (1 for the first). */
+  readonly attempt: number;
+  readonly delay: number;
+}
+
 /** A push as it arrived; `room`, `epoch` and `offset` are set on positioned room broadcasts. */
 export interface PushFrame {
   readonly event: string;
@@ -63,6 +69,8 @@ export interface ClientEvents {
   $state: ConnectionState;
   $recovery: RecoveryResult;
   $close: CloseInfo;
+  /** Another attempt is scheduled, `delay` ms from now (0 after a refused token: the refreshed one is tried at once). */
+  $retry: RetryInfo;
   /** Something went wrong outside any request: `auth` or `url` threw, a listener threw, reconnecting gave up (`UNAUTHORIZED`, `DISCONNECTED`). */
   $error: unknown;
 }
@@ -496,6 +504,7 @@ export class SwitchboardClient<M extends EventMap = EventMap> {
       }
       this._refused = true;
       this._setState('reconnecting');
+      this._emit('$retry', { attempt: ++this._attempt, delay: 0 });
       void this._open(true);
       return;
     }
@@ -513,6 +522,7 @@ export class SwitchboardClient<M extends EventMap = EventMap> {
     // Full jitter: the whole window is random, so clients dropped together come back spread out.
     const delay = Math.random() * Math.min(backoff.maxDelay, backoff.delay * 2 ** this._attempt++);
     this._timer = setTimeout(() => void this._open(false), delay);
+    this._emit('$retry', { attempt: this._attempt, delay });
   }
 
   /** Abandons a connection that is not answering (the close handshake could take as long). */
