@@ -74,6 +74,8 @@ export class SpecServer {
   deaf = false;
   /** How `$recover` is answered: as the spec says, or with an error ack (a server without recovery). */
   recoverAnswer: 'spec' | 'error' = 'spec';
+  /** Replay this many messages the client already had, too (a sloppy server: the client must drop them by offset). */
+  replayOverlap = 0;
   readonly recovery: boolean;
   readonly historySize: number;
   private constructor(
@@ -179,15 +181,15 @@ export class SpecServer {
     this.connectedAt.push(Date.now());
     ws.on('close', () => this.sockets.delete(socket));
     ws.on('error', () => undefined);
-    this.options.onConnection?.(socket, request);
-    if (ws.readyState !== ws.OPEN) {
-      return;
-    }
     if (this.recovery) {
       const session: Session = { sid: randomBytes(18).toString('base64url'), rooms: new Set(), acks: new Map() };
       this.sessions.set(session.sid, session);
       socket.session = session;
       socket.send({ event: '$session', data: { sid: session.sid, ttl: 120_000 } });
+    }
+    this.options.onConnection?.(socket, request);
+    if (ws.readyState !== ws.OPEN) {
+      return;
     }
     ws.on('message', (raw, isBinary) => {
       let frame: Frame;
@@ -264,7 +266,7 @@ export class SpecServer {
         rooms[room] = { recovered: false, epoch: stream.epoch, offset: stream.offset };
         continue;
       }
-      const missed = stream.log.filter((entry) => entry.offset > known.offset);
+      const missed = stream.log.filter((entry) => entry.offset > known.offset - this.replayOverlap);
       for (const entry of missed) {
         socket.send(entry.frame);
       }
