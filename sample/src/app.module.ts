@@ -17,12 +17,12 @@ import { WebModule } from './web/web.module.js';
  */
 const broker = process.env.REDIS_URL ? new RedisBroker({ redis: process.env.REDIS_URL }) : undefined;
 
-const options = {
+const options: SwitchboardModuleOptions = {
   broker,
   recovery: { historySize: 1000, historyTtl: 120_000, sessionTtl: 120_000 },
   // Presence asks every instance; one that died is left out within about 2 s.
   cluster: { heartbeatInterval: 500, nodeTimeout: 1500 },
-} as SwitchboardModuleOptions;
+};
 
 @Module({
   imports: [SwitchboardModule.forRoot(options), ChatModule, RoomsModule, WebModule],

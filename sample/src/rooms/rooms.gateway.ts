@@ -43,7 +43,8 @@ export interface Presence {
  * Invalid input is answered by WsValidationPipe with VALIDATION_FAILED and
  * field-by-field details; `say` in a room the client is not in with NOT_IN_ROOM.
  */
-@WebSocketGateway({ path: '/rooms' })
+// `ordered`: one client's messages are handled one after another, so what a user types quickly arrives in that order.
+@WebSocketGateway({ path: '/rooms', ordered: true })
 @UsePipes(new WsValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }))
 export class RoomsGateway implements OnGatewayConnection, OnGatewayDisconnect {
   private readonly logger = new Logger(RoomsGateway.name);
@@ -58,8 +59,9 @@ export class RoomsGateway implements OnGatewayConnection, OnGatewayDisconnect {
 
   handleDisconnect(client: RoomsClient): void {
     // Rooms are still readable here; the client leaves them right after.
+    // Not to itself: a session recovered later is not replayed its own departure.
     for (const room of client.rooms) {
-      this.server.to(room).emit('left', { room, nick: this.nickOf(client), id: client.id });
+      client.to(room).emit('left', { room, nick: this.nickOf(client), id: client.id });
     }
   }
 
