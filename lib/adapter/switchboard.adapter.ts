@@ -139,6 +139,7 @@ export class SwitchboardAdapter extends AbstractWsAdapter {
       globalWsFilter: this.globalWsFilter,
       nodeTag: this.hub.nodeTagBytes,
       sessions: this.sessions,
+      metrics: this.hub.metrics,
     });
     server.on('error', (error: Error) => logger.error(error.message, error.stack));
     const auth = behaviour.auth === undefined ? undefined : new HandshakeAuth(behaviour.auth, this.resolverFor?.(port, options));

@@ -89,6 +89,8 @@ export function fanOut<C extends Connection>(recipients: Recipients<C>, prepared
     }
   });
   stats.deliveries += delivered;
+  stats.messagesSent += delivered;
+  stats.bytesSent += delivered * prepared.packet.frame.length;
   return delivered;
 }
 

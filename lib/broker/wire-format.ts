@@ -22,6 +22,8 @@ export interface RoutedBroadcast {
    */
   readonly channels: readonly string[];
   readonly packet: BroadcastPacket;
+  /** When the sender published it (ms since the epoch; 0 if unknown): the receiver's publish-to-receive lag. */
+  readonly sentAt: number;
 }
 
 interface Header {
@@ -34,6 +36,7 @@ interface Header {
   xc?: readonly string[];
   b: 0 | 1;
   z: 0 | 1;
+  t?: number;
 }
 
 /**
@@ -41,7 +44,7 @@ interface Header {
  * frame, already encoded for the clients, travels as is, so a receiving node
  * writes it without re-encoding.
  */
-export function encodeBroadcast(routed: RoutedBroadcast): Buffer {
+export function encodeBroadcast(routed: Omit<RoutedBroadcast, 'sentAt'> & { readonly sentAt?: number }): Buffer {
   const { packet } = routed;
   const header: Header = {
     o: routed.origin,
@@ -53,6 +56,7 @@ export function encodeBroadcast(routed: RoutedBroadcast): Buffer {
     xc: packet.exceptClientIds,
     b: packet.binary ? 1 : 0,
     z: packet.compress ? 1 : 0,
+    t: routed.sentAt ?? Date.now(),
   };
   const json = Buffer.from(JSON.stringify(header));
   const prefix = Buffer.allocUnsafe(5);
@@ -82,6 +86,7 @@ export function decodeBroadcast(payload: Buffer): RoutedBroadcast | undefined {
   return {
     origin: header.o,
     channels: header.ch,
+    sentAt: typeof header.t === 'number' ? header.t : 0,
     packet: {
       path: header.p,
       rooms: header.r,

@@ -3,6 +3,7 @@ import type { Subscription } from 'rxjs';
 import type { WebSocket } from 'ws';
 import type { SwitchboardError } from '../errors/switchboard.error.js';
 import type { InboundMessage, MessageId } from '../interfaces/envelope.interface.js';
+import type { MetricsRecorder } from '../interfaces/metrics.interface.js';
 import type { ResolvedGatewayBehaviour } from '../options/gateway-options.js';
 import type { GatewayStats } from '../stats/gateway-stats.js';
 
@@ -21,6 +22,8 @@ export interface GatewayContext {
   readonly closing: boolean;
   /** Connection-state recovery, when the application turned it on. */
   readonly sessions: SessionKeeper | undefined;
+  /** A metrics exporter's hooks, when one is installed. */
+  readonly metrics: MetricsRecorder | undefined;
   /** A handler started / finished, for the graceful drain. */
   handlerStarted(): void;
   handlerFinished(): void;

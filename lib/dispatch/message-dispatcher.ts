@@ -43,7 +43,9 @@ export function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolea
   // Every frame counts against the rate limit, readable or not: decoding is
   // the work a flood of garbage would otherwise get for free.
   const verdict = behaviour.rateLimit === false ? RateVerdict.Accept : takeToken(socket, behaviour.rateLimit, Date.now());
-  const message = readFrame(socket, behaviour, toBuffer(data), isBinary);
+  const frame = toBuffer(data);
+  server.stats.bytesReceived += frame.length;
+  const message = readFrame(socket, behaviour, frame, isBinary);
   if (verdict !== RateVerdict.Accept) {
     return refuseOverRate(socket, message, verdict);
   }
@@ -278,6 +280,8 @@ function enqueue(socket: SwitchboardSocket, handler: WsMessageHandler, message: 
 function dispatch(socket: SwitchboardSocket, handler: WsMessageHandler, message: InboundMessage): void {
   const { id } = message;
   handlerStarted(socket);
+  // Timed only while a metrics exporter listens (0: not timed).
+  const started = socket._server!.metrics === undefined ? 0 : performance.now();
   if (id === undefined && !handler.isAckHandledManually) {
     // The common fire-and-forget path: no reply object, no ack function.
     Promise.resolve(handler.callback(message.data)).then(
@@ -287,11 +291,11 @@ function dispatch(socket: SwitchboardSocket, handler: WsMessageHandler, message:
         } else if (result !== undefined && result !== null) {
           sendValue(socket, result);
         }
-        handlerFinished(socket);
+        finished(socket, message, started, false);
       },
       (error: unknown) => {
         onHandlerEscape(socket, error, undefined);
-        handlerFinished(socket);
+        finished(socket, message, started, true);
       },
     );
     return;
@@ -309,13 +313,22 @@ function dispatch(socket: SwitchboardSocket, handler: WsMessageHandler, message:
       } else {
         reply.resolve(result);
       }
-      handlerFinished(socket);
+      finished(socket, message, started, reply.failed);
     },
     (error: unknown) => {
       onHandlerEscape(socket, error, reply);
-      handlerFinished(socket);
+      finished(socket, message, started, true);
     },
   );
+}
+
+/** A handler settled: its duration to the metrics exporter when timed, then the bookkeeping. */
+function finished(socket: SwitchboardSocket, message: InboundMessage, started: number, failed: boolean): void {
+  if (started !== 0) {
+    const server = socket._server!;
+    server.metrics?.handlerFinished(server.path, message.event, (performance.now() - started) / 1000, failed);
+  }
+  handlerFinished(socket);
 }
 
 /** Counts a running handler, for the gateway's drain and for the connection's own. */

@@ -11,6 +11,7 @@ import type { HistoryLimits, StreamHistory, StreamPosition } from '../broker/str
 import { withPosition } from '../broadcast/positioned-frame.js';
 import { RECOVERY_DEFAULTS, type RecoveryOptions, type ResolvedRecoveryOptions } from '../interfaces/recovery.interface.js';
 import { ErrorCode } from '../errors/error-codes.js';
+import type { MetricsRecorder } from '../interfaces/metrics.interface.js';
 import { SwitchboardError } from '../errors/switchboard.error.js';
 import { Cluster } from '../cluster/cluster.js';
 import type { ClusterCallOptions, ClusterNode, ClusterOptions, ServerSideAcks, ServerSideHandler } from '../interfaces/cluster.interface.js';
@@ -68,6 +69,8 @@ export class SwitchboardHub {
     readonly broker: Broker = new InMemoryBroker(),
     clusterOptions: ClusterOptions = {},
     recovery?: RecoveryOptions | boolean,
+    /** A metrics exporter's hooks (fan-out durations, broker lag, recoveries); counters are read from stats(). */
+    readonly metrics?: MetricsRecorder,
   ) {
     this.cluster = new Cluster(broker, this.nodeTag, (path) => this.serversAt(path), clusterOptions);
     this.recovery = resolveRecovery(recovery);
@@ -292,8 +295,12 @@ export class SwitchboardHub {
         ? new PreparedFrame(packet)
         : new PreparedFrame({ ...packet, frame: withPosition(packet.frame, packet.rooms![0], position) }, { room: packet.rooms![0], ...position });
     let delivered = 0;
+    const started = this.metrics === undefined ? 0 : performance.now();
     for (const server of servers) {
       delivered += fanOut(server, prepared);
+    }
+    if (started !== 0) {
+      this.metrics!.fannedOut(packet.path, packet.rooms?.length === 1 ? packet.rooms[0] : undefined, delivered, (performance.now() - started) / 1000);
     }
     return delivered;
   }
@@ -375,6 +382,9 @@ export class SwitchboardHub {
       return;
     }
     this.counters.received++;
+    if (this.metrics !== undefined && routed.sentAt > 0) {
+      this.metrics.brokerLag(Math.max(0, Date.now() - routed.sentAt) / 1000);
+    }
     const delivered = position === undefined ? this.deliverLocal(routed.packet) : this.deliverLocal(routed.packet, position, channel, payload);
     if (delivered === 0) {
       // Nobody got it: either this node had no one targeted (a wasted reception, which interest

@@ -42,6 +42,8 @@ export function writeValue(socket: Connection, value: unknown, compress?: boolea
     return WriteOutcome.EncodeFailed;
   }
   batchWritesThisTick(socket);
+  server.stats.messagesSent++;
+  server.stats.bytesSent += typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length;
   if (compress === undefined) {
     socket.send(frame);
   } else {

@@ -219,6 +219,7 @@ export class SessionKeeper implements SessionKeeperContract {
       await Promise.all(
         record.rooms.slice(0, MAX_RECOVER_ROOMS).map(async (room) => {
           rooms[room] = await this.restoreRoom(socket, path, room, request.rooms.get(room), record);
+          this.hub.metrics?.recovery(path, rooms[room].recovered, rooms[room].replayed ?? 0);
         }),
       );
     } finally {

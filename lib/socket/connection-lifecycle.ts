@@ -47,6 +47,7 @@ function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
     onDisconnect.forEach((callback) => callback(code, reason));
   }
   server.stats.connectionsClosed++;
+  server.metrics?.connectionClosed(server.path, code);
   server.untrack(socket);
   cancelDeferredClose(socket);
   rejectPendingRequests(socket);

@@ -5,6 +5,7 @@ import { WebSocketServer } from 'ws';
 import { BroadcastOperator, type BroadcastTarget, type ClientRef, type ExceptTarget, type RoomTarget } from '../broadcast/broadcast-operator.js';
 import type { ClusterAcks, ClusterCallOptions, ClusterCount, ClusterSockets } from '../interfaces/cluster.interface.js';
 import type { SessionKeeper } from '../connection/connection.interface.js';
+import type { MetricsRecorder } from '../interfaces/metrics.interface.js';
 import type { GlobalWsFilterLookup } from '../interfaces/global-filter.interface.js';
 import { ConnectionSlots } from '../limits/connection-slots.js';
 import { Heartbeat } from '../liveness/heartbeat.js';
@@ -33,6 +34,8 @@ export interface GatewayWiring {
   readonly nodeTag: Buffer;
   /** Connection-state recovery, when the application turned it on. */
   readonly sessions?: SessionKeeper;
+  /** A metrics exporter's hooks (the hub's), when one is installed. */
+  readonly metrics?: MetricsRecorder;
 }
 
 /**
@@ -61,6 +64,8 @@ export class SwitchboardServer extends WebSocketServer<typeof SwitchboardSocket>
   readonly nodeTag: Buffer;
   /** @internal Connection-state recovery (sessions, `$recover`), when turned on. */
   readonly sessions: SessionKeeper | undefined;
+  /** @internal A metrics exporter's hooks, when one is installed. */
+  readonly metrics: MetricsRecorder | undefined;
   /**
    * Every open socket of this gateway: `ws`'s own client set (tracking is
    * always on, so `server.clients` works as platform-ws users expect).
@@ -86,6 +91,7 @@ export class SwitchboardServer extends WebSocketServer<typeof SwitchboardSocket>
     this.globalWsFilter = wiring.globalWsFilter;
     this.nodeTag = wiring.nodeTag;
     this.sessions = wiring.sessions;
+    this.metrics = wiring.metrics;
     this.rooms = new RoomRegistry<SwitchboardSocket>(wiring.lifecycle);
     this.slots = new ConnectionSlots(behaviour.maxConnections, behaviour.maxConnectionsPerIp);
     this.heartbeat = new Heartbeat(behaviour.heartbeatInterval, () => this.clients, this.stats);

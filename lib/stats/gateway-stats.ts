@@ -3,6 +3,11 @@ export class GatewayStats {
   connectionsOpened = 0;
   connectionsClosed = 0;
   messagesReceived = 0;
+  /** Bytes of the frames received (payloads, as `ws` hands them over). */
+  bytesReceived = 0;
+  /** Frames written to clients (replies, acks, pushes and broadcast deliveries), and their payload bytes. */
+  messagesSent = 0;
+  bytesSent = 0;
   /** Frames refused as DECODE_FAILED, INVALID_MESSAGE or UNSUPPORTED_DATA. */
   invalidMessages = 0;
   unknownEvents = 0;

@@ -36,6 +36,8 @@ export class RecoveringClient {
   readonly positions = new Map<string, { epoch: string; offset: number }>();
   /** Room messages the application saw, per room, after duplicate dropping by offset. */
   readonly seen = new Map<string, unknown[]>();
+  /** Offsets of those messages, in arrival order. */
+  readonly offsets = new Map<string, number[]>();
   duplicates = 0;
   client!: TestClient;
   private recoverId = 0;
@@ -97,6 +99,9 @@ export class RecoveringClient {
     const list = this.seen.get(frame.room) ?? [];
     list.push(frame.data);
     this.seen.set(frame.room, list);
+    const offsets = this.offsets.get(frame.room) ?? [];
+    offsets.push(frame.offset);
+    this.offsets.set(frame.room, offsets);
   }
 }
 

@@ -18,6 +18,7 @@ export function fakeContext(options: SwitchboardAdapterOptions = {}, path = '/')
     stats: new GatewayStats(),
     closing: false,
     sessions: undefined,
+    metrics: undefined,
     handlerStarted: jest.fn(),
     handlerFinished: jest.fn(),
   };
