@@ -1,3 +1,5 @@
+import type { StreamHistory } from './stream-history.interface.js';
+
 /**
  * Who a broadcast is for: rooms and client ids to reach, rooms and client
  * ids to skip. Every node applies it to its own connections.
@@ -81,4 +83,6 @@ export interface Broker {
    * for other nodes. A networked broker leaves it out.
    */
   hasPeers?(): boolean;
+  /** Optional: per-room history where the broker's engine keeps it (connection-state recovery); brokers without it cannot recover. */
+  readonly history?: StreamHistory;
 }

@@ -1,4 +1,6 @@
 import type { Broker, BrokerReceiver, BrokerStats } from './broker.interface.js';
+import { InMemoryStreamHistory } from './in-memory-stream-history.js';
+import type { StreamHistory } from './stream-history.interface.js';
 
 /**
  * The medium several in-process brokers share, as a Redis server is the
@@ -9,6 +11,8 @@ export class InMemoryBus {
   private readonly brokers = new Set<InMemoryBroker>();
   /** Payloads handed to subscribers, for tests. */
   delivered = 0;
+  /** Where the rooms' stream history of every broker on this bus lives (see InMemoryStreamHistory). */
+  readonly history = new InMemoryStreamHistory();
 
   /** @internal */
   add(broker: InMemoryBroker): void {
@@ -55,7 +59,16 @@ export class InMemoryBroker implements Broker {
   private readonly channels = new Set<string>();
   private readonly counters: BrokerStats = { published: 0, publishDropped: 0, publishBuffered: 0, received: 0, subscriptions: 0, reconnects: 0, resubscribeCommands: 0 };
 
-  constructor(private readonly bus: InMemoryBus = new InMemoryBus()) {}
+  /** Per-room history and sessions, kept on the bus and shared by its brokers; appends reach the other brokers on the bus. */
+  readonly history: StreamHistory;
+
+  constructor(private readonly bus: InMemoryBus = new InMemoryBus()) {
+    this.history = bus.history.forNode({
+      attached: () => this.receiver !== undefined,
+      publish: (channel, payload) => this.publish(channel, payload),
+      dropped: () => void this.counters.publishDropped++,
+    });
+  }
 
   attach(receive: BrokerReceiver): Promise<void> {
     this.receiver = receive;

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import type { Broker, BrokerReceiver, BrokerStats } from '../broker/broker.interface.js';
 import { loadOptionalPackage } from '../internals/optional-package.js';
+import { RedisStreamHistory } from './redis-stream-history.js';
 
 const logger = new Logger('RedisBroker');
 
@@ -26,6 +27,11 @@ export interface RedisBrokerOptions {
   maxBuffered?: number;
   /** Channels per SUBSCRIBE command (joins in one tick and resubscriptions after a reconnect are batched). @default 512 */
   subscribeBatch?: number;
+  /**
+   * How long a history operation (`broker.history`: append, read, session) may wait for Redis, queued
+   * while it is unreachable and then in flight, before it rejects with `BROKER_UNAVAILABLE`. @default 10000
+   */
+  historyWaitMs?: number;
 }
 
 /** The part of `ioredis` this broker uses. */
@@ -80,10 +86,24 @@ export class RedisBroker implements Broker {
   private buffered: Array<[string, Buffer]> = [];
   private readonly counters: BrokerStats = { published: 0, publishDropped: 0, publishBuffered: 0, received: 0, subscriptions: 0, reconnects: 0, resubscribeCommands: 0 };
   private outageLogged = false;
+  /** Per-room history and sessions in Redis (see RedisStreamHistory): appends share this broker's connection, buffer bound and counters. */
+  readonly history: RedisStreamHistory;
 
   constructor(options: RedisBrokerOptions = {}) {
     this.options = { prefix: 'sb:', maxBuffered: 10_000, subscribeBatch: 512, ...options };
     this.sharded = (options.pubsub ?? (options.cluster !== undefined ? 'sharded' : 'classic')) === 'sharded';
+    this.history = new RedisStreamHistory({
+      prefix: this.options.prefix,
+      sharded: this.sharded,
+      maxBuffered: this.options.maxBuffered,
+      waitMs: options.historyWaitMs ?? 10_000,
+      client: () => this.publisher,
+      channelKey: (channel) => this.keyOf(channel),
+      redisName,
+      partitionTag,
+      brokerBuffered: () => this.buffered.length,
+      counters: this.counters,
+    });
   }
 
   async attach(receive: BrokerReceiver): Promise<void> {
@@ -120,6 +140,7 @@ export class RedisBroker implements Broker {
     this.toSubscribe.clear();
     this.toUnsubscribe.clear();
     this.buffered = [];
+    this.history.abandon();
     const clients = [this.publisher, this.subscriber].filter((client): client is Client => client !== undefined);
     this.publisher = this.subscriber = undefined;
     await Promise.all(clients.map((client) => client.quit().catch(() => client.disconnect())));
@@ -182,19 +203,16 @@ export class RedisBroker implements Broker {
   }
 
   stats(): BrokerStats {
-    return { ...this.counters, publishBuffered: this.buffered.length, subscriptions: this.wanted.size };
+    return { ...this.counters, publishBuffered: this.buffered.length + this.history.buffered, subscriptions: this.wanted.size };
   }
 
   /** The Redis channel of a hub channel: prefixed, and for sharded pub/sub tagged with its partition's hash slot. */
   private keyOf(channel: string): string {
-    // Redis names are bytes: a name that is not well-formed UTF-16 (a lone surrogate) would be
-    // mangled into U+FFFD by UTF-8 and collide. Such names travel base64url-encoded, under a
-    // marker no hub channel starts with (they all start with r, p or n and a NUL).
-    const name = !LONE_SURROGATE.test(channel) ? channel : `x\u0000${Buffer.from(channel, 'utf16le').toString('base64url')}`;
+    const name = redisName(channel);
     if (!this.sharded) {
       return `${this.options.prefix}${name}`;
     }
-    return `${this.options.prefix}{${partitionOf(name)}}${name}`;
+    return `${this.options.prefix}${partitionTag(name)}${name}`;
   }
 
   private connect(ioredis: IoRedisModule, role: string): Client {
@@ -353,9 +371,13 @@ export class RedisBroker implements Broker {
   }
 
   private buffer(key: string, payload: Buffer): void {
-    if (this.buffered.length >= this.options.maxBuffered) {
-      this.buffered.shift();
+    // One bound for both: history appends waiting for Redis take room in this buffer too.
+    if (this.buffered.length + this.history.buffered >= this.options.maxBuffered) {
       this.counters.publishDropped++;
+      if (this.buffered.length === 0) {
+        return; // Full of appends, which are never dropped once they were accepted (each rejects on its own deadline).
+      }
+      this.buffered.shift();
     }
     this.buffered.push([key, payload]);
   }
@@ -371,6 +393,21 @@ export class RedisBroker implements Broker {
       this.send(publisher, key, payload);
     }
   }
+}
+
+/**
+ * @internal The Redis spelling of a hub channel (shared with the stream history's keys).
+ * Redis names are bytes: a name that is not well-formed UTF-16 (a lone surrogate) would be
+ * mangled into U+FFFD by UTF-8 and collide. Such names travel base64url-encoded, under a
+ * marker no hub channel starts with (they all start with r, p or n and a NUL).
+ */
+function redisName(channel: string): string {
+  return !LONE_SURROGATE.test(channel) ? channel : `x\u0000${Buffer.from(channel, 'utf16le').toString('base64url')}`;
+}
+
+/** @internal The hash tag of a Redis-spelled name's partition: its sharded channel and its history keys share this slot. */
+function partitionTag(name: string): string {
+  return `{${partitionOf(name)}}`;
 }
 
 /** FNV-1a of the channel name, into one of the partitions. */
