@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -35,6 +35,9 @@ export class Browser {
   ) {}
 
   static async launch(): Promise<Browser> {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`No Chromium at ${CHROMIUM}: \`apt-get install -y chromium\` (Debian), or set CHROMIUM to a Chromium or Chrome executable.`);
+    }
     const profile = mkdtempSync(join(tmpdir(), 'sb-chromium-'));
     const context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
