@@ -800,7 +800,8 @@ export class SwitchboardClient<M extends EventMap = EventMap> {
 
   private _track(request: Request, timeout: number, message: string): void {
     this._pending.set(request._id, request);
-    request._timer = setTimeout(() => this._settle(request, error(Code.REQUEST_TIMEOUT, message)), timeout);
+    // Clamped to what timers take (a longer one would fire at once).
+    request._timer = setTimeout(() => this._settle(request, error(Code.REQUEST_TIMEOUT, message)), Math.min(timeout, 2 ** 31 - 1));
   }
 
   /** Settles a request once: its timer, abort listener and queue entry go with it. */
