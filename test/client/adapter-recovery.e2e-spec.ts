@@ -40,8 +40,12 @@ describe('SwitchboardClient + connection-state recovery on the adapter', () => {
     const reader = client();
     const seen: number[] = [];
     const recoveries: RecoveryResult[] = [];
-    reader.on('n', (n: never) => seen.push(n as number));
-    reader.on('$recovery', (result: never) => recoveries.push(result as RecoveryResult));
+    reader.on('n', (n: number) => {
+      seen.push(n);
+    });
+    reader.on('$recovery', (result: RecoveryResult) => {
+      recoveries.push(result);
+    });
     await reader.request('join', 'lobby');
     await until(() => reader.rooms.has('lobby'), 3000, '$joined');
     for (let n = 0; n < 10; n++) {
