@@ -481,10 +481,7 @@ export class SwitchboardClient<M extends EventMap = EventMap> {
     clearTimeout(this._timer);
     clearTimeout(this._live);
     const session = this._sid;
-    if (session !== undefined) {
-      this._resume = session;
-      this._sid = undefined;
-    }
+    this._keepSession();
     for (const request of this._pending.values()) {
       if (request._sent === Sent.Out) {
         if (session !== undefined && request._own !== true) {
@@ -510,6 +507,18 @@ export class SwitchboardClient<M extends EventMap = EventMap> {
     }
     this._refused = false;
     this._retry();
+  }
+
+  /**
+   * The session to resume next: this connection's, unless it dropped before its
+   * `$recover` was answered. Then the older one still holds the rooms (or the
+   * server says it expired: an explicit loss, never a silent one).
+   */
+  private _keepSession(): void {
+    if (this._resume === undefined) {
+      this._resume = this._sid;
+    }
+    this._sid = undefined;
   }
 
   private _retry(): void {
@@ -554,10 +563,7 @@ export class SwitchboardClient<M extends EventMap = EventMap> {
     if (ws !== undefined) {
       this._ws = undefined;
       this._ready = false;
-      if (this._sid !== undefined) {
-        this._resume = this._sid;
-        this._sid = undefined;
-      }
+      this._keepSession();
       try {
         ws.close(1000);
       } catch {

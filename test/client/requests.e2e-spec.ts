@@ -230,6 +230,16 @@ describe('SwitchboardClient against the adapter: requests, emits, server request
     });
   });
 
+  it("keeps an idle connection alive with $ping, which the adapter answers with $pong", async () => {
+    const sb = await open({ pingInterval: 40, pongTimeout: 100 });
+    const closes: unknown[] = [];
+    sb.on('$close', (info) => closes.push(info));
+    await sleep(500); // about a dozen pings of silence
+    expect(closes).toEqual([]);
+    expect(sb.stats.reconnects).toBe(0);
+    expect(sb.stats.invalidFrames).toBe(0); // each $pong was understood
+  });
+
   it('loads the ws package itself on Node 20 (no global WebSocket), and takes an injected class too', async () => {
     expect((globalThis as { WebSocket?: unknown }).WebSocket).toBeUndefined();
     const { WebSocket } = await import('ws');
