@@ -258,6 +258,23 @@ describe('SwitchboardClient rooms and recovery', () => {
     expect(sb.rooms.size).toBe(0);
   });
 
+  it('when a connection drops before its $recover is answered, resumes the older session next time, not the new empty one', async () => {
+    const server = await start();
+    const sb = client(server);
+    const results = recoveries(sb);
+    await sb.request('join', 'lobby');
+    const first = sb.session;
+    server.recoverAnswer = 'never';
+    server.dropAll();
+    await until(() => server.connections.length === 2 && server.last.received.length === 1);
+    expect(sb.state).toBe('reconnecting'); // recovering: not open until the answer
+    server.recoverAnswer = 'spec';
+    await cutAndReconnect(server, sb);
+    expect((server.last.received[0] as { data: { sid: string } }).data.sid).toBe(first);
+    await until(() => results.length === 1);
+    expect(results[0]).toEqual({ resumed: true, rooms: { lobby: { recovered: true, epoch: 'e1', offset: 0, replayed: 0 } } });
+  });
+
   it('keeps a room the server joined it to on the new connection before the $recover ack', async () => {
     let n = 0;
     const server = await start({ onConnection: (socket) => server.join(socket, `welcome-${++n}`) });

@@ -72,8 +72,8 @@ export class SpecServer {
   readonly streams = new Map<string, Stream>();
   /** Stop answering `$ping` (the client must judge the connection dead). */
   deaf = false;
-  /** How `$recover` is answered: as the spec says, or with an error ack (a server without recovery). */
-  recoverAnswer: 'spec' | 'error' = 'spec';
+  /** How `$recover` is answered: as the spec says, with an error ack (a server without recovery), or not at all. */
+  recoverAnswer: 'spec' | 'error' | 'never' = 'spec';
   /** Replay this many messages the client already had, too (a sloppy server: the client must drop them by offset). */
   replayOverlap = 0;
   readonly recovery: boolean;
@@ -213,6 +213,9 @@ export class SpecServer {
     }
     if (typeof event !== 'string' || id === undefined) {
       return; // an emit (recorded), or a client's ack to a server request (recorded)
+    }
+    if (event === '$recover' && this.recoverAnswer === 'never') {
+      return;
     }
     if (event === '$recover' && this.recovery && this.recoverAnswer === 'spec') {
       socket.send({ id, status: 'ok', data: this.recover(socket, data as { sid: string; rooms: Record<string, { epoch: string; offset: number }> }) });
