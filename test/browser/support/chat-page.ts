@@ -8,7 +8,11 @@ interface PageElement {
 declare const document: { querySelectorAll(selector: string): ArrayLike<PageElement> & Iterable<PageElement> };
 declare const window: { chat: { client: { stats: Record<string, number> } } };
 
-/** The chat page as a user drives it: the form fields, the lists, the state badge. */
+/**
+ * The chat page as a user drives it: the form fields, the lists, the state
+ * badge. Waits poll every 50 ms: the default (requestAnimationFrame) barely
+ * runs in a tab that is not in front.
+ */
 export class ChatPage {
   constructor(readonly page: Page) {}
 
@@ -27,7 +31,7 @@ export class ChatPage {
 
   /** Until `count` chat messages show; returns them. */
   async waitForMessages(count: number, timeout = 5000): Promise<string[]> {
-    await this.page.waitForFunction((n) => document.querySelectorAll('#messages li.message').length >= n, count, { timeout });
+    await this.page.waitForFunction((n) => document.querySelectorAll('#messages li.message').length >= n, count, { timeout, polling: 50 });
     return this.messages();
   }
 
@@ -44,7 +48,7 @@ export class ChatPage {
     await this.page.waitForFunction(
       (expected) => [...document.querySelectorAll('#presence li')].map((item) => item.textContent).join(',') === expected,
       [...nicks].sort().join(','),
-      { timeout },
+      { timeout, polling: 50 },
     );
   }
 
