@@ -70,6 +70,11 @@ client.on('$state', (state) => {
   }
 });
 
+// The wait before the next attempt (full-jitter backoff), shown where the instance's address was.
+client.on('$retry', ({ attempt, delay }) => {
+  $('server').textContent = `attempt ${attempt} in ${(delay / 1000).toFixed(1)} s`;
+});
+
 client.on('$recovery', ({ resumed, rooms }) => {
   const mine = room === undefined ? undefined : rooms[room];
   if (resumed && (room === undefined || mine?.recovered === true)) {
