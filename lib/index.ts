@@ -24,6 +24,9 @@ export type {
 } from './interfaces/cluster.interface.js';
 export { clusterChannel } from './broker/channel.js';
 export type { RecoveryOptions } from './interfaces/recovery.interface.js';
+// Metrics: the hooks and the exporter contract; the exporters themselves are in nestjs-switchboard/metrics (optional peers).
+export type { MetricsRecorder } from './interfaces/metrics.interface.js';
+export type { MetricsExporter, MetricsHttpServer, MetricsSource } from './metrics/metrics-exporter.js';
 export type { StreamPosition, HistoryLimits, HistoryRead, HistoryEntry, SessionRecord, StreamHistory } from './broker/stream-history.interface.js';
 export { InMemoryBroker, InMemoryBus } from './broker/in-memory.broker.js';
 export { Broadcaster } from './module/broadcaster.js';

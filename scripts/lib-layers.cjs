@@ -13,7 +13,7 @@ const LAYERS = [
   ['ack', 'requests', 'broadcast'],
   ['socket', 'cluster', 'hub'],
   ['dispatch', 'filters', 'interceptors', 'validation', 'auth', 'recovery'],
-  ['adapter', 'module', 'redis', 'nats', 'client'],
+  ['adapter', 'module', 'redis', 'metrics', 'nats', 'client'],
   ['index.ts', 'testing'],
 ];
 
@@ -23,6 +23,8 @@ const SAME_LAYER_FORBIDDEN = [
   ['socket', 'cluster'],
   ['cluster', 'hub'], // the hub owns the cluster, not the other way round
   ['module', 'adapter'],
+  ['metrics', 'module'], // the module starts the exporter; an exporter knows only the hub's stats
+  ['metrics', 'adapter'],
   ['utils', 'errors'], // utils are leaves: errors may use them, not the other way round
 ];
 
