@@ -138,7 +138,7 @@ async function instanceCommand() {
     tempDir = mkdtempSync(join(tmpdir(), 'sb-cluster-client-'));
     const { buildClient } = await import('./build-client.mjs');
     await buildClient({ outfile: join(tempDir, 'client.js'), logLevel: 'error' });
-    return { args: ['--enable-source-maps', '--import', './test/browser/support/register-ts.mjs', 'sample/src/main.ts'], env: { SAMPLE_CLIENT_JS: join(tempDir, 'client.js') } };
+    return { args: ['--enable-source-maps', '--import', './test/browser/support/register-ts.mjs', 'sample/src/main.ts'], env: { SAMPLE_CLIENT_JS: join(tempDir, 'client.js'), SAMPLE_EXIT_WITH_PARENT: '1' } };
   }
   if (!existsSync(join(ROOT, 'sample/dist/main.js'))) {
     throw new Error('sample/dist/main.js is missing: run `npm run start:cluster` (it builds first), or pass --sources.');

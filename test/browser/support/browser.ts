@@ -73,8 +73,12 @@ export class Browser {
     return path;
   }
 
+  /** Closes Chromium (bounded: Playwright kills it with this process anyway) and removes the profile. */
   async close(): Promise<void> {
-    await this.context.close().catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const bounded = new Promise<void>((resolve) => (timer = setTimeout(resolve, 10_000)));
+    await Promise.race([this.context.close().catch(() => undefined), bounded]);
+    clearTimeout(timer);
     rmSync(this.profile, { recursive: true, force: true });
   }
 }

@@ -40,7 +40,7 @@ export class SampleProcess {
 
   static async start(options: SampleOptions): Promise<SampleProcess> {
     const port = options.port ?? (await freePort());
-    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', SAMPLE_CLIENT_JS: options.clientJs, NO_COLOR: '1' };
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', SAMPLE_CLIENT_JS: options.clientJs, SAMPLE_EXIT_WITH_PARENT: '1', NO_COLOR: '1' };
     delete env.NODE_OPTIONS; // Jest's --experimental-vm-modules
     delete env.REDIS_URL;
     if (options.redisUrl !== undefined) {
