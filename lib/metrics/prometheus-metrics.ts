@@ -296,10 +296,15 @@ function cellHistogram(
       return render();
     }
 
-    /** `registry.resetMetrics()`; the base constructor calls it too, before the cells exist. */
+    /** `registry.resetMetrics()`. The base constructor calls it too, which must not empty the cells of a restarted exporter. */
     override reset(): void {
-      cells?.clear?.();
+      if (constructed) {
+        cells.clear?.();
+      }
     }
   }
-  return new CellHistogram({ name, help, labelNames, buckets: [...bounds], registers: [] });
+  let constructed = false;
+  const histogram = new CellHistogram({ name, help, labelNames, buckets: [...bounds], registers: [] });
+  constructed = true;
+  return histogram;
 }
