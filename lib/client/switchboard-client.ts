@@ -192,6 +192,8 @@ export class SwitchboardClient<M extends EventMap = EventMap> {
   private _lastIn = 0;
   private _pingAt = 0;
   private _due = 0;
+  /** The pong deadline passed; the verdict waits one turn of the event loop. */
+  private _judging = false;
   private _live?: Timer;
   private readonly _stats = { reconnects: 0, queued: 0, dropped: 0, expired: 0, duplicates: 0, invalidFrames: 0, strayAcks: 0, listenerErrors: 0 };
 
@@ -624,7 +626,12 @@ export class SwitchboardClient<M extends EventMap = EventMap> {
     }
     if (this._pingAt > 0) {
       if (now - this._pingAt >= pongTimeout) {
-        return this._drop(ws, 'no answer to $ping');
+        if (this._judging) {
+          return this._drop(ws, 'no answer to $ping');
+        }
+        // Judge on the next turn of the event loop, once it has read what already arrived (a $pong may wait behind this timer).
+        this._judging = true;
+        return this._schedule(0);
       }
       return this._schedule(this._pingAt + pongTimeout - now);
     }
@@ -636,6 +643,7 @@ export class SwitchboardClient<M extends EventMap = EventMap> {
 
   private _ping(ws: WebSocketLike): void {
     this._pingAt = Date.now();
+    this._judging = false;
     this._send(ws, '{"event":"$ping"}');
     this._schedule(this._options.pongTimeout);
   }
@@ -648,6 +656,7 @@ export class SwitchboardClient<M extends EventMap = EventMap> {
     }
     this._lastIn = Date.now();
     this._pingAt = 0;
+    this._judging = false;
     let frame: unknown;
     try {
       frame = typeof raw === 'string' ? JSON.parse(raw) : undefined;

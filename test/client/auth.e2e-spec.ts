@@ -63,12 +63,10 @@ describe('SwitchboardClient auth', () => {
     validTokens.add('good');
     const { calls, auth } = recordingAuth({ first: 'good', refreshed: 'good' });
     const sb = client({ auth });
-    for (let round = 0; round < 3; round++) {
-      await until(() => sb.state === 'open');
+    for (let round = 1; round <= 3; round++) {
       await sb.request('kick');
-      await until(() => sb.state === 'reconnecting');
+      await until(() => sb.stats.reconnects === round && sb.state === 'open');
     }
-    await until(() => sb.state === 'open');
     expect(calls).toEqual([{ refresh: false }, { refresh: false }, { refresh: false }, { refresh: false }]);
     expect(sb.stats.reconnects).toBe(3);
   });
@@ -117,13 +115,15 @@ describe('SwitchboardClient auth', () => {
     await expect(sb.request('whoami')).resolves.toMatchObject({ data: { token: 't1' } });
     validTokens.clear();
     validTokens.add('t2');
+    let drops = 0;
+    sb.on('$close', () => drops++);
     await sb.request('kick'); // the next handshake refuses t1
-    await until(() => sb.state === 'reconnecting');
+    await until(() => drops >= 1); // (then a 401, a refresh, and the open)
     await expect(sb.request('whoami')).resolves.toMatchObject({ data: { token: 't2' } });
     validTokens.clear();
     validTokens.add('t3');
     await sb.request('kick');
-    await until(() => sb.state === 'reconnecting');
+    await until(() => drops >= 3);
     await expect(sb.request('whoami')).resolves.toMatchObject({ data: { token: 't3' } });
     expect(calls).toEqual([{ refresh: false }, { refresh: false }, { refresh: true }, { refresh: false }, { refresh: true }]);
   });

@@ -231,7 +231,7 @@ describe('SwitchboardClient against the adapter: requests, emits, server request
   });
 
   it("keeps an idle connection alive with $ping, which the adapter answers with $pong", async () => {
-    const sb = await open({ pingInterval: 40, pongTimeout: 100 });
+    const sb = await open({ pingInterval: 40, pongTimeout: 300 });
     const closes: unknown[] = [];
     sb.on('$close', (info) => closes.push(info));
     await sleep(500); // about a dozen pings of silence
