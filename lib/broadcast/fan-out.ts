@@ -79,7 +79,7 @@ export function fanOut<C extends Connection>(recipients: Recipients<C>, prepared
         return;
       }
     }
-    if (connection.bufferedAmount >= highWaterMark && refuseBroadcastToSlowConsumer(connection)) {
+    if (connection.bufferedAmount >= highWaterMark && refuseBroadcastToSlowConsumer(connection, mark !== undefined)) {
       return;
     }
     if (prepared.writeTo(connection)) {

@@ -10,12 +10,15 @@ const logger = new Logger('SwitchboardAdapter');
  * Backpressure for a broadcast to a connection whose buffered bytes reached
  * the high-water mark: true when the frame must not be written. Under
  * `skip` the client misses broadcasts until it catches up; under `close`,
- * or past `closeAt`, it is closed (1013).
+ * or past `closeAt`, it is closed (1013). With recovery, a positioned room
+ * message is never skipped: the client is closed (1013) and recovers it.
  */
-export function refuseBroadcastToSlowConsumer(connection: Connection): boolean {
+export function refuseBroadcastToSlowConsumer(connection: Connection, positioned = false): boolean {
   const { policy, closeAt } = connection._server!.behaviour.backpressure;
   const buffered = connection.bufferedAmount;
-  if (policy === 'close' || buffered >= closeAt) {
+  // A room message of a recovering session is never skipped in silence: the client is closed instead,
+  // reconnects and gets it replayed (its offsets may have holes, so it could not tell a skip).
+  if (policy === 'close' || buffered >= closeAt || (positioned && connection._extras?.session !== undefined)) {
     closeSlowConsumer(connection, buffered);
   } else {
     connection._server!.stats.slowConsumerSkips++;

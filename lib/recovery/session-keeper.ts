@@ -9,6 +9,7 @@ import type { Connection, ConnectionSession, HeldFrame, SessionKeeper as Session
 import { ErrorCode } from '../errors/error-codes.js';
 import type { MessageId } from '../interfaces/envelope.interface.js';
 import type { ResolvedRecoveryOptions } from '../interfaces/recovery.interface.js';
+import { tcpSocketOf } from '../internals/ws.js';
 import { sendErrorAck, sendOkAck, sendValue } from '../outbound/outbound.js';
 import type { SwitchboardHub } from '../hub/switchboard-hub.js';
 import type { SwitchboardSocket } from '../socket/switchboard-socket.js';
@@ -254,6 +255,11 @@ export class SessionKeeper implements SessionKeeperContract {
           last = entry.offset;
           const frame = replayFrame(entry.payload, room, { epoch: read.position.epoch, offset: entry.offset }, record);
           if (frame !== undefined && socket.readyState === WebSocket.OPEN) {
+            if (socket.bufferedAmount >= socket._server!.behaviour.backpressure.highWaterMark) {
+              // A long replay waits for the client to read, like any sender should: written in one go it
+              // would push the connection past its slow-consumer limit, and the answer would never go out.
+              await drained(socket, socket._server!.behaviour.closeTimeout);
+            }
             socket.send(frame, { binary: false });
             replayed++;
           }
@@ -320,6 +326,25 @@ export class SessionKeeper implements SessionKeeperContract {
     }, 1000);
     this.sweepTimer.unref();
   }
+}
+
+/** Resolves when the connection's TCP buffer drained, it closed, or after `timeout` ms (a client that does not read is then a slow consumer). */
+function drained(socket: Connection, timeout: number): Promise<void> {
+  const tcp = tcpSocketOf(socket);
+  if (tcp === undefined) {
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      tcp.off('drain', done);
+      tcp.off('close', done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeout);
+    tcp.once('drain', done);
+    tcp.once('close', done);
+  });
 }
 
 interface RecoverRequest {

@@ -68,7 +68,8 @@ export class RecoveringClient {
     await client.event('$session');
     const id = `recover-${++this.recoverId}`;
     const rooms = Object.fromEntries(this.positions);
-    const ack = await client.request<{ status: string; data: RecoverAnswer }>('$recover', { sid: previous, rooms }, id);
+    client.send({ event: '$recover', data: { sid: previous, rooms }, id });
+    const ack = await client.ack<{ status: string; data: RecoverAnswer }>(id, 15_000);
     for (const [room, answer] of Object.entries(ack.data.rooms)) {
       this.positions.set(room, { epoch: answer.epoch, offset: Math.max(answer.offset, this.positions.get(room)?.epoch === answer.epoch ? this.positions.get(room)!.offset : 0) });
     }

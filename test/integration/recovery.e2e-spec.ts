@@ -146,6 +146,24 @@ describe('connection-state recovery (in-memory history)', () => {
     client = undefined as never;
   }, 60_000);
 
+  it('never skips a room message in silence for a slow reader: closes it (1013), and its recovery replays what it missed', async () => {
+    const [node] = await cluster(1, { historySize: 4000 });
+    const slow = await member(node, 'firehose');
+    (slow.client.socket as unknown as { _socket: { pause(): void } })._socket.pause(); // Stops reading from TCP.
+    const text = 'x'.repeat(4096);
+    // 12 MB: more than loopback's socket buffers hold, so the server's own buffer passes its high-water mark.
+    for (let n = 0; n < 3000; n++) {
+      node.gateway.server.to('firehose').emit('n', { n, text });
+    }
+    await waitUntil(() => node.gateway.server.getStats().slowConsumerCloses === 1, 5000);
+    expect(node.gateway.server.getStats().slowConsumerSkips).toBe(0);
+    slow.client.socket.terminate();
+    const answer = await slow.reconnect(node.url);
+    sockets.push(slow.client);
+    expect(answer.rooms.firehose).toMatchObject({ recovered: true, replayed: 3000 });
+    expect((slow.seen.get('firehose') as Array<{ n: number }>).map((message) => message.n)).toEqual(Array.from({ length: 3000 }, (_, n) => n));
+  });
+
   it('1,000 clients recovering one room at once cost one history read on that node', async () => {
     const [a, b] = await cluster(2);
     const clients = await Promise.all(Array.from({ length: 1000 }, () => member(a, 'crowd')));
