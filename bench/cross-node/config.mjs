@@ -39,7 +39,7 @@ export const config = {
   settleMs: 500,
   /** Warm-up: every client sends `warmupRounds` times, at this rate (broadcasts/s); every delivery is checked like the rest. */
   warmupRate: 1000,
-  warmupRounds: 1,
+  warmupRounds: quick ? 1 : 2,
   /**
    * Peak search: steps of `rampMs` at `rampStart` broadcasts/s, times
    * `rampFactor` while the step keeps up; then `refineSteps` steps between
@@ -63,11 +63,11 @@ export const config = {
   /** A step is over when no delivery came for this long (then the missing ones are lost). */
   stallMs: 2000,
   /** Before each stack: wait until both cores are under this busy share, at most `quietMaxWaitMs`. */
-  quietPercent: 15,
+  quietPercent: intEnv('XNODE_QUIET_PERCENT', 15),
   quietMaxWaitMs: 60_000,
   /** A peak or latency step where other processes took more than this many points of a core is repeated (up to `retries` times). */
   foreignLoadPoints: 15,
-  retries: 2,
+  retries: process.env.XNODE_RETRIES === '0' ? 0 : intEnv('XNODE_RETRIES', 2),
   /** Generator CPU at or above this: the figures may be the generator's. */
   generatorBoundPercent: 90,
   fdLimit: 65536,

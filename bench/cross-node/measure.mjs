@@ -180,6 +180,16 @@ async function procedure(setup, lock, { log, profileDir }) {
     }
     best = result;
   }
+  // Behind already at the start rate (a cold or disturbed stack): step down.
+  for (let i = 0; i < 3 && best === undefined; i++) {
+    const result = await step('ramp', failed.rate / config.rampFactor, config.rampMs);
+    ramp.push(result);
+    if (keptUp(result)) {
+      best = result;
+    } else {
+      failed = result;
+    }
+  }
   for (let i = 0; i < config.refineSteps && failed !== undefined && best !== undefined; i++) {
     const low = best.rate;
     const high = failed.rate;
@@ -198,7 +208,7 @@ async function procedure(setup, lock, { log, profileDir }) {
     }
   }
   if (best === undefined) {
-    throw new Error(`did not keep up even at ${config.rampStart} broadcasts/s`);
+    throw new Error(`did not keep up even at ${Math.round(failed.rate)} broadcasts/s`);
   }
 
   // The peak step at the best rate (5% lower, up to `retries` times, when it falls behind over the longer step).
@@ -278,6 +288,8 @@ function receptionsOf(before, after) {
   const withoutRecipient = sum('withoutRecipient');
   const ownEchoes = sum('ownEchoes');
   return {
+    /** Ours: the cluster's control messages (heartbeats), not broadcasts. */
+    controlMessages: sum('controlMessages'),
     broadcasts: originated,
     receptions,
     withoutRecipient,

@@ -102,12 +102,15 @@ async function startSwitchboard() {
       const cluster = broadcaster.clusterStats();
       const gateways = broadcaster.getStats();
       const sum = (key) => gateways.reduce((total, stats) => total + (stats[key] ?? 0), 0);
+      // The hub's verdict on every broadcast payload that arrived (the broker also carries the
+      // cluster's own control messages, heartbeats among them: counted apart).
+      const broadcastReceptions = cluster.received + cluster.ownEchoes + cluster.receivedWithoutRecipient + (cluster.receivedAllExcluded ?? 0) + cluster.duplicateCopies;
       return {
         connections: sum('connections'),
         rooms: sum('rooms'),
-        // From the broker: every payload that arrived on a subscribed channel (own echoes included).
-        receptions: cluster.broker.received,
-        // The hub's verdicts on them.
+        receptions: broadcastReceptions,
+        brokerReceived: cluster.broker.received,
+        controlMessages: cluster.broker.received - broadcastReceptions - cluster.malformed,
         ownEchoes: cluster.ownEchoes,
         delivered: cluster.received,
         withoutRecipient: cluster.receivedWithoutRecipient,
