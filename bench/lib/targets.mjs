@@ -94,6 +94,14 @@ export const TARGETS = [
         },
       ]),
   {
+    // Recovery on: each room broadcast is positioned and kept in its room's history (issue 12).
+    name: 'switchboard-recovery',
+    label: 'Nest 12 + SwitchboardAdapter, connection-state recovery on',
+    server: 'nest-switchboard-recovery',
+    client: 'ws-json',
+    scenarios: ['fanout'],
+  },
+  {
     // The same server as `switchboard`: only the message shape differs, so
     // idle memory and connection rate would repeat that row.
     name: 'switchboard-ack',

@@ -15,6 +15,12 @@ import { isTick, readTick, TICK } from './ticks.mjs';
 
 const MESSAGE = JSON.stringify({ event: EVENT, data: DATA });
 
+const EVENT_PREFIX = Buffer.from('{"event":"$');
+/** A frame of the library's own protocol (`$session`, `$joined`...): one byte compare in the common case. */
+function isLibraryEvent(payload) {
+  return payload[10] === 0x24 && payload.subarray(0, EVENT_PREFIX.length).equals(EVENT_PREFIX);
+}
+
 /** Checks one reply; shared by both client implementations. */
 export function isEcho(payload) {
   const reply = JSON.parse(payload.toString());
@@ -147,7 +153,12 @@ class LeanMember {
   join(room) {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no "${FANOUT.joined}" reply within 10 s`)), 10_000);
-      this.connection.onMessages((count, payloads) => {
+      this.connection.onMessages((count, all) => {
+        // Recovery's own frames ($session, $joined) are not the gateway's: skipped, for every target alike.
+        const payloads = all.filter((payload) => !isLibraryEvent(payload));
+        if (payloads.length === 0) {
+          return;
+        }
         clearTimeout(timer);
         if (!isJoined(payloads[0], room)) {
           reject(new Error(`expected "${FANOUT.joined}", got ${payloads[0].toString().slice(0, 200)}`));
@@ -167,6 +178,9 @@ class LeanMember {
     }
     const receivedAt = epochNow();
     for (let i = from; i < payloads.length; i++) {
+      if (isLibraryEvent(payloads[i])) {
+        continue;
+      }
       const seq = readTick(payloads[i]);
       if (seq < 0 || (this.validate && !isTick(JSON.parse(payloads[i].toString()), seq, TICK.t))) {
         this.onTick(-1, NaN, receivedAt);
@@ -193,13 +207,20 @@ class PackageMember {
   join(room) {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no "${FANOUT.joined}" reply within 10 s`)), 10_000);
-      this.ws.once('message', (payload) => {
+      const onFirst = (payload) => {
+        if (isLibraryEvent(payload)) {
+          this.ws.once('message', onFirst);
+          return;
+        }
         clearTimeout(timer);
         if (!isJoined(payload, room)) {
           reject(new Error(`expected "${FANOUT.joined}", got ${payload.toString().slice(0, 200)}`));
           return;
         }
         this.ws.on('message', (tick) => {
+          if (isLibraryEvent(tick)) {
+            return;
+          }
           const receivedAt = epochNow();
           const seq = readTick(tick);
           if (seq < 0 || (this.validate && !isTick(JSON.parse(tick.toString()), seq, TICK.t))) {
@@ -209,7 +230,8 @@ class PackageMember {
           }
         });
         resolve(this);
-      });
+      };
+      this.ws.once('message', onFirst);
       this.ws.send(joinMessage(room));
     });
   }
