@@ -207,6 +207,7 @@ async function orchestrate() {
     `The hot path's added work, timed directly (${'`'}hookCosts()${'`'}, median of 5 × 200,000 calls): per broadcast (two clock reads and the fan-out hook)`,
     `Prometheus ${hooks.prometheus.perBroadcast} ns, OpenTelemetry ${hooks.otel.perBroadcast} ns, against ${fixed(rows[0].walk, 1)} µs per broadcast call without metrics here`,
     `(${fixed((hooks.prometheus.perBroadcast / 1000 / rows[0].walk) * 100, 3)} % and ${fixed((hooks.otel.perBroadcast / 1000 / rows[0].walk) * 100, 3)} %); per handled message (clock reads and the handler hook) Prometheus ${hooks.prometheus.perHandler} ns, OpenTelemetry ${hooks.otel.perHandler} ns.`,
+    `One scrape (Prometheus, the whole exposition) ${hooks.prometheus.perCollectionMicros} µs, one collection (OpenTelemetry, reader.collect()) ${hooks.otel.perCollectionMicros} µs: every 5 s, ${fixed((hooks.prometheus.perCollectionMicros / 5e6) * 100, 3)} % and ${fixed((hooks.otel.perCollectionMicros / 5e6) * 100, 3)} % of a core.`,
     '',
     'Per run (deliveries/s; server CPU µs per delivery):',
     '',
@@ -241,8 +242,13 @@ async function hookCosts() {
   const { Registry } = await import('prom-client');
   const { MeterProvider, PeriodicExportingMetricReader } = await import('@opentelemetry/sdk-metrics');
   const discard = { export: (_metrics, done) => done({ code: 0 }), forceFlush: async () => {}, shutdown: async () => {} };
-  const provider = new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter: discard, exportIntervalMillis: 3_600_000 })] });
-  const source = { paths: () => [], serversAt: () => [], nodes: () => [], stats: () => ({ broker: {} }) };
+  // One gateway path with one server, as the fan-out app has: what a scrape or a collection reads.
+  const { GatewayStats } = await import(pathToFileURL(join(dist, 'stats', 'gateway-stats.js')).href);
+  const server = { getStats: () => ({ ...new GatewayStats(), path: '/bench', connections: SIZE, rooms: 1 }) };
+  const broker = { published: 0, publishDropped: 0, publishBuffered: 0, received: 0, subscriptions: 3, reconnects: 0, resubscribeCommands: 0 };
+  const source = { paths: () => ['/bench'], serversAt: () => [server], nodes: () => [{}], stats: () => ({ published: 0, received: 0, publishFailures: 0, channels: 3, broker }) };
+  const reader = new PeriodicExportingMetricReader({ exporter: discard, exportIntervalMillis: 3_600_000 });
+  const provider = new MeterProvider({ readers: [reader] });
   const room = `fanout-${SIZE}`;
   const exporters = {
     prometheus: new metricsLib.PrometheusMetrics({ registry: new Registry(), path: false, rooms: { allow: [room] } }),
@@ -275,6 +281,14 @@ async function hookCosts() {
         exporter.handlerFinished('/bench', 'join', (performance.now() - started) / 1000, (i & 63) === 0);
       }),
     };
+    // What a scrape (Prometheus) or a collection (OpenTelemetry) costs, once per interval (microseconds, median of 51).
+    const collections = [];
+    for (let round = 0; round < 51; round++) {
+      const started = performance.now();
+      await (name === 'prometheus' ? exporter.scrape() : reader.collect());
+      collections.push((performance.now() - started) * 1000);
+    }
+    costs[name].perCollectionMicros = Math.round(collections.sort((a, b) => a - b)[25]);
     await exporter.stop();
   }
   await provider.shutdown();
