@@ -44,15 +44,16 @@ const SCRAPE_EVERY_MS = 5000;
 
 /** Boots the fan-out app with the exporter named by `gateway.metricsMode`; resolves with what servers/main.mjs expects. */
 export async function start(options = {}) {
-  const { metricsMode = 'off', ...gatewayOptions } = options.gateway ?? {};
+  const { metricsMode = 'off', pairedOut, ...gatewayOptions } = options.gateway ?? {};
   const dist = process.env.METRICS_DIST ?? DEFAULT_DIST;
   await import('reflect-metadata');
-  const [{ Module }, { NestFactory }, websockets, lib, metricsLib, wire] = await Promise.all([
+  const [{ Module }, { NestFactory }, websockets, lib, metricsLib, { SwitchboardHub }, wire] = await Promise.all([
     import('@nestjs/common'),
     import('@nestjs/core'),
     import('@nestjs/websockets'),
     import(pathToFileURL(join(dist, 'index.js')).href),
     import(pathToFileURL(join(dist, 'metrics', 'index.js')).href),
+    import(pathToFileURL(join(dist, 'hub', 'switchboard-hub.js')).href),
     import('./lib/wire.mjs'),
   ]);
   const { FANOUT, HOST, PATH } = wire;
@@ -87,12 +88,51 @@ export async function start(options = {}) {
   await app.listen(0, HOST);
   metrics?.collectPeriodically();
   const gateway = app.get(FanoutGateway);
+  const broadcast = pairedOut === undefined ? (target, event, data) => gateway.broadcast(target, event, data) : pairedTurns(app.get(SwitchboardHub), metrics.exporter, pairedOut, gateway);
   return {
     httpServer: app.getHttpServer(),
     fanout: {
-      broadcast: (target, event, data) => gateway.broadcast(target, event, data),
+      broadcast,
       members: (target) => gateway.members(target),
     },
+  };
+}
+
+/**
+ * The paired measurement: one server, one room, the exporter installed on
+ * the hub for every other turn of the event loop and removed (`hub.metrics =
+ * undefined`, exactly the code path without metrics) for the turns between.
+ * servers/main.mjs sends a few broadcasts per turn and yields; the CPU time
+ * of this process from the first broadcast of a turn to the first of the
+ * next covers that turn's broadcasts and the writes they flushed. Adjacent
+ * turns see the same machine within milliseconds, so other processes'
+ * load, which swamps a 3 % difference between separate servers here, mostly
+ * cancels out. The turns are written to `file` when the process exits.
+ */
+function pairedTurns(hub, exporter, file, gateway) {
+  const turns = [];
+  let current;
+  let inTurn = false;
+  process.on('exit', () => writeFileSync(file, JSON.stringify(turns)));
+  return (target, event, data) => {
+    if (!inTurn) {
+      inTurn = true;
+      setImmediate(() => {
+        inTurn = false;
+      });
+      const cpu = process.cpuUsage();
+      const now = performance.now();
+      if (current !== undefined) {
+        turns.push({ on: current.on, broadcasts: current.broadcasts, deliveries: current.deliveries, cpuMicros: cpu.user + cpu.system - current.cpu, wallMs: now - current.wall });
+      }
+      const on = current === undefined ? false : !current.on;
+      hub.metrics = on ? exporter : undefined;
+      current = { on, broadcasts: 0, deliveries: 0, cpu: cpu.user + cpu.system, wall: now };
+    }
+    const delivered = gateway.broadcast(target, event, data);
+    current.broadcasts++;
+    current.deliveries += delivered;
+    return delivered;
   };
 }
 
@@ -127,6 +167,16 @@ const TARGETS = [
   { name: 'otel', label: 'OpenTelemetryMetrics (SDK MeterProvider, collected every 5 s)', mode: 'otel' },
 ].map((target) => ({ ...target, server: '../metrics-overhead', client: 'ws-json', gateway: { metricsMode: target.mode } }));
 
+/** The paired servers (see pairedTurns): metrics on and off in alternate turns of one process. */
+const PAIRED = ['prometheus', 'otel'].map((mode) => ({
+  name: `paired-${mode}`,
+  label: `${mode} on and off in alternate event-loop turns of one server`,
+  mode,
+  server: '../metrics-overhead',
+  client: 'ws-json',
+}));
+const pairedFile = (target, run) => `/tmp/metrics-overhead-${process.pid}-${target.name}-${run}.json`;
+
 async function orchestrate() {
   const append = process.argv.includes('--append');
   if (process.env.METRICS_DIST === undefined) {
@@ -154,11 +204,23 @@ async function orchestrate() {
     return;
   }
   const runs = [];
+  const paired = Object.fromEntries(PAIRED.map((target) => [target.name, []]));
   try {
     for (let run = 0; run < config.runs; run++) {
       const started = Date.now();
       const results = await measureFanout(SIZE, TARGETS, run);
       runs.push(results);
+      // The paired servers in a measurement of their own, after the three above (the same bursts, the same machine minutes within each pair).
+      await measureFanout(
+        SIZE,
+        PAIRED.map((target) => ({ ...target, gateway: { metricsMode: target.mode, pairedOut: pairedFile(target, run) } })),
+        run,
+      );
+      for (const target of PAIRED) {
+        const file = pairedFile(target, run);
+        paired[target.name].push(...JSON.parse(readFileSync(file, 'utf8')));
+        rmSync(file);
+      }
       const line = TARGETS.map((target) => `${target.name} ${Math.round(results[target.name].deliveriesPerSecond)}/s ${results[target.name].serverCpuMicrosPerDelivery?.toFixed(3)} µs`).join(', ');
       console.log(`run ${run + 1}/${config.runs} (${Math.round((Date.now() - started) / 1000)} s): ${line}`);
     }
@@ -185,6 +247,7 @@ async function orchestrate() {
     disturbed: runs.reduce((sum, results) => sum + results[target.name].discardedSlices + results[target.name].disturbedSlicesKept, 0),
   }));
 
+  const pairedRows = PAIRED.map((target) => ({ target, ...pairedSummary(paired[target.name], median) }));
   const percent = (value) => (value === null ? 'n/a' : `${value >= 1 ? '+' : ''}${((value - 1) * 100).toFixed(1)} %`);
   const fixed = (value, digits) => (value === null ? 'n/a' : value.toFixed(digits));
   const date = new Date().toISOString();
@@ -202,6 +265,16 @@ async function orchestrate() {
     ...rows.map(
       (row) =>
         `| \`${row.target.name}\`: ${row.target.label} | ${Math.round(row.rate).toLocaleString('en-US')} (spread ${fixed(row.rateSpread, 1)} %) | ${row.target.name === 'metrics-off' ? '-' : percent(row.rateRatio)} | ${fixed(row.cpu, 3)} | ${row.target.name === 'metrics-off' ? '-' : percent(row.cpuRatio)} | ${fixed(row.walk, 1)} | ${row.target.name === 'metrics-off' ? '-' : percent(row.walkRatio)} | ${fixed(row.p99, 2)} | ${row.lost} | ${row.disturbed} |`,
+    ),
+    '',
+    'Paired in one server (see `pairedTurns`: the exporter installed on the hub for every other event-loop turn, `hub.metrics = undefined` for the',
+    'turns between; each turn is a few broadcasts and the writes they flushed; server CPU time of adjacent turns compared):',
+    '',
+    '| Server | Turns (on / off) | CPU µs per delivery, off | on | median of the paired ratios (on / off) | interquartile range of the paired ratios |',
+    '|---|---|---|---|---|---|',
+    ...pairedRows.map(
+      (row) =>
+        `| \`${row.target.name}\`: ${row.target.label} | ${row.onTurns} / ${row.offTurns} | ${fixed(row.offMicros, 3)} | ${fixed(row.onMicros, 3)} | ${percent(row.pairedRatio)} | ${percent(row.q1)} … ${percent(row.q3)} |`,
     ),
     '',
     `The hot path's added work, timed directly (${'`'}hookCosts()${'`'}, median of 5 × 200,000 calls): per broadcast (two clock reads and the fan-out hook)`,
@@ -222,11 +295,43 @@ async function orchestrate() {
   console.log(report);
   const outDir = join(ROOT, 'bench', '.results', date.replace(/[:.]/g, '-'));
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, 'metrics-overhead.json'), JSON.stringify({ facts, config: config.fanout, hooks, runs }, null, 2));
+  writeFileSync(join(outDir, 'metrics-overhead.json'), JSON.stringify({ facts, config: config.fanout, hooks, runs, paired }, null, 2));
   if (append) {
     appendFileSync(join(ROOT, 'bench', 'RESULTS.md'), report);
     console.log('appended to bench/RESULTS.md');
   }
+}
+
+/**
+ * Turns of a paired server: CPU per delivery with metrics on and off, and
+ * the ratio of each "on" turn to the "off" turn before it. Turns that are
+ * not a full turn of a burst are left out: the first and last of each burst
+ * (their window spans the orchestrator's pause between bursts) show as a
+ * wall time far above the others, or fewer broadcasts than the usual count.
+ */
+function pairedSummary(turns, median) {
+  const usual = median(turns.map((turn) => turn.broadcasts));
+  const wall = median(turns.map((turn) => turn.wallMs));
+  const full = (turn) => turn !== undefined && turn.broadcasts === usual && turn.deliveries > 0 && turn.wallMs < wall * 3;
+  const perDelivery = (turn) => turn.cpuMicros / turn.deliveries;
+  const ratios = [];
+  for (let index = 1; index < turns.length; index++) {
+    const [before, turn] = [turns[index - 1], turns[index]];
+    if (turn.on && !before.on && full(turn) && full(before)) {
+      ratios.push(perDelivery(turn) / perDelivery(before));
+    }
+  }
+  ratios.sort((a, b) => a - b);
+  const kept = turns.filter(full);
+  return {
+    onTurns: kept.filter((turn) => turn.on).length,
+    offTurns: kept.filter((turn) => !turn.on).length,
+    onMicros: median(kept.filter((turn) => turn.on).map(perDelivery)),
+    offMicros: median(kept.filter((turn) => !turn.on).map(perDelivery)),
+    pairedRatio: median(ratios),
+    q1: ratios.length > 0 ? ratios[Math.floor(ratios.length / 4)] : null,
+    q3: ratios.length > 0 ? ratios[Math.floor((ratios.length * 3) / 4)] : null,
+  };
 }
 
 /**
