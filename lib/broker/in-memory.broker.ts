@@ -65,7 +65,14 @@ export class InMemoryBroker implements Broker {
   constructor(private readonly bus: InMemoryBus = new InMemoryBus()) {
     this.history = bus.history.forNode({
       attached: () => this.receiver !== undefined,
-      publish: (channel, payload) => this.publish(channel, payload),
+      // Like Redis, the publisher gets its own positioned messages back: its hub delivers them from there,
+      // in the room's one order (the bus runs appends one at a time, synchronously).
+      publish: (channel, payload) => {
+        this.publish(channel, payload);
+        if (this.receive(channel, payload)) {
+          this.bus.delivered++;
+        }
+      },
       dropped: () => void this.counters.publishDropped++,
     });
   }

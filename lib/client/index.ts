@@ -1,17 +1,8 @@
-export {
-  SwitchboardClient,
-  type AbortSignalLike,
-  type ClientEvents,
-  type ClientStats,
-  type CloseInfo,
-  type ConnectionState,
-  type PushFrame,
-  type RecoveryResult,
-  type RequestOptions,
-  type RetryInfo,
-  type RoomPosition,
-  type RoomRecovery,
-} from './switchboard-client.js';
+export { SwitchboardClient } from './switchboard-client.js';
+export type { ClientEvents, CloseInfo, ConnectionState, PushFrame, RetryInfo } from './client-events.js';
+export type { ClientStats } from './client-stats.js';
+export type { AbortSignalLike, RequestOptions } from './pending-requests.js';
+export type { RecoveryResult, RoomPosition, RoomRecovery } from './recovery.js';
 export { ClientErrorCode, SwitchboardClientError } from './client-error.js';
 export type { AuthContext, ReconnectOptions, SwitchboardClientOptions } from './client-options.js';
 export type { WebSocketConstructor, WebSocketLike } from './web-socket.js';

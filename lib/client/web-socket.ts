@@ -22,3 +22,17 @@ export type WebSocketConstructor = new (url: string, protocols?: string | string
 
 /** `WebSocket.OPEN`. */
 export const OPEN = 1;
+
+/**
+ * Writes one frame; false when the socket threw (closing or closed). A frame
+ * lost so is the same as one lost with the connection: the close that follows
+ * settles or re-sends what it carried, so no caller has more to do.
+ */
+export function send(ws: WebSocketLike, frame: string): boolean {
+  try {
+    ws.send(frame);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -44,8 +44,8 @@ export class ClusterCalls {
   /** A node's reply; a late, unknown or repeated one is ignored. */
   reply(id: number, node: string, value: unknown, error: { code: string; message: string } | undefined): void {
     const call = this.pending.get(id);
-    if (call === undefined || call.answered.has(node)) {
-      return;
+    if (call === undefined || call.answered.has(node) || call.missing.includes(node)) {
+      return; // Unknown, repeated, or from a node already reported missing (it cannot be both).
     }
     call.answered.add(node);
     call.waiting.delete(node);
@@ -68,6 +68,15 @@ export class ClusterCalls {
           this.finish(id);
         }
       }
+    }
+  }
+
+  /** Forgets a call whose request could not be sent. */
+  abandon(id: number): void {
+    const call = this.pending.get(id);
+    if (call !== undefined) {
+      this.pending.delete(id);
+      clearTimeout(call.timer);
     }
   }
 

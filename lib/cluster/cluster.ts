@@ -60,10 +60,16 @@ export class Cluster {
     this.options = validated({ ...CLUSTER_DEFAULTS, ...options });
     this.directory = new NodeDirectory(nodeTag, this.options.nodeTimeout);
     this.directory.whenGone((node) => this.calls.nodeGone(node));
+    this.started = new Promise((resolve) => (this.markStarted = resolve));
   }
+
+  /** Resolves once heartbeats run: calls made before wait for it (the directory is empty until then). */
+  private started: Promise<void>;
+  private markStarted: () => void = () => undefined;
 
   /** Starts heartbeats (the hub has subscribed the cluster channel). */
   start(): void {
+    this.markStarted();
     this.warmUntil = Date.now() + Math.min(this.options.heartbeatInterval, 250);
     this.send(this.channel, { t: 'hello', o: this.nodeTag });
     this.timer = setInterval(() => {
@@ -195,12 +201,30 @@ export class Cluster {
     if (this.broker.hasPeers?.() === false) {
       return NOTHING;
     }
+    if (this.timer === undefined) {
+      // Not started yet (the engine has not confirmed the cluster channel): an empty directory would
+      // claim a complete answer. Wait for the start, within the call's own timeout.
+      let timer: NodeJS.Timeout | undefined;
+      const startedInTime = await Promise.race([
+        this.started.then(() => true),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeout))),
+      ]);
+      clearTimeout(timer);
+      if (!startedInTime) {
+        return { replies: [], errors: [{ node: this.nodeTag, code: ErrorCode.BROKER_UNAVAILABLE, message: 'The cluster is not reachable yet.' }], missing: [] };
+      }
+    }
     const wait = this.warmUntil - Date.now();
     if (wait > 0) {
       await new Promise((resolve) => setTimeout(resolve, wait).unref());
     }
     const { id, done } = this.calls.open(this.directory.alive(), timeout);
-    this.request(op, path, targeting, args, timeout, true, id);
+    try {
+      this.request(op, path, targeting, args, timeout, true, id);
+    } catch (error) {
+      this.calls.abandon(id); // Nothing was sent: no call stays waiting for its timeout.
+      throw error;
+    }
     return done;
   }
 

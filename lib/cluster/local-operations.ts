@@ -20,6 +20,7 @@ export async function runLocally(
   timeout: number,
   nodeTag: string,
 ): Promise<unknown> {
+  const rooms = Array.isArray(args.rooms) ? args.rooms.filter((room): room is string => typeof room === 'string' && room.length > 0) : [];
   const selected: SwitchboardSocket[] = [];
   for (const server of servers) {
     forEachRecipient(server, targeting, (socket) => selected.push(socket));
@@ -30,21 +31,22 @@ export async function runLocally(
     case 'fetch':
       return selected.map((socket) => describeSocket(socket, nodeTag));
     case 'join': {
-      const rooms = args.rooms ?? [];
       // Resolved when the broker confirmed the rooms: after socketsJoin, broadcasts from anywhere reach them.
       await Promise.all(selected.filter((socket) => socket.readyState === socket.OPEN).map((socket) => socket.join(rooms)));
       return selected.length;
     }
     case 'leave':
       for (const socket of selected) {
-        for (const room of args.rooms ?? []) {
+        for (const room of rooms) {
           socket.leave(room);
         }
       }
       return selected.length;
     case 'disconnect':
       for (const socket of selected) {
-        socket.close(args.code ?? 1000, args.reason);
+        // The asking node checked the code; a peer's malformed one falls back to a normal close.
+        const code = typeof args.code === 'number' && (args.code === 1000 || (args.code >= 3000 && args.code <= 4999)) ? args.code : 1000;
+        socket.close(code, typeof args.reason === 'string' ? args.reason.slice(0, 123) : undefined);
       }
       return selected.length;
     case 'ack':

@@ -61,6 +61,10 @@ export class SwitchboardHub {
   private readonly historyLimits: HistoryLimits | undefined;
   /** Told of every positioned room message this node delivers (the recovery's replay cache). */
   private positionedObserver: ((channel: string, position: StreamPosition, payload: Buffer) => void) | undefined;
+  /** Told when this node stops listening on a channel (the replay cache forgets the room). */
+  private releaseObserver: ((channel: string) => void) | undefined;
+  /** Own positioned messages one delivery path (reply or echo) delivered while the other may still come, per room channel. */
+  private readonly earlyDeliveries = new Map<string, { awaitingReplies: number; offsets: Set<number> }>();
   /** Per channel, a number that changes each time this node starts listening on it again (see listeningToken). */
   private readonly listenings = new Map<string, number>();
   private listeningSeq = 0;
@@ -88,8 +92,9 @@ export class SwitchboardHub {
   }
 
   /** @internal The recovery's replay cache listens to the positioned messages delivered here. */
-  observePositioned(observer: (channel: string, position: StreamPosition, payload: Buffer) => void): void {
+  observePositioned(observer: (channel: string, position: StreamPosition, payload: Buffer) => void, released: (channel: string) => void): void {
     this.positionedObserver = observer;
+    this.releaseObserver = released;
   }
 
   /**
@@ -266,10 +271,24 @@ export class SwitchboardHub {
       logger.warn(`A broadcast to ${packet.path} could not be encoded for the history: ${(error as Error).message}`);
       return this.deliverLocal(packet);
     }
+    // Local members get the message from the engine's echo, which comes on the room's channel in the order
+    // the engine ran every node's appends: one ordered path per room. While the room's subscription is not
+    // confirmed yet, the echo may not come, so the append's reply delivers it (the first of the two wins).
+    const early = this.pendingSubscriptions.has(channel);
+    const twins = early ? this.twinsOf(channel) : undefined;
+    if (twins !== undefined) {
+      twins.awaitingReplies++;
+    }
     history.append(channel, payload, limits).then(
       (position) => {
         this.counters.published++;
-        this.deliverLocal(packet, position, channel, payload);
+        if (twins !== undefined) {
+          twins.awaitingReplies--;
+          if (!twins.offsets.delete(position.offset)) {
+            this.deliverLocal(packet, position, channel, payload);
+            remember(twins.offsets, position.offset);
+          }
+        }
       },
       (error: unknown) => {
         // Past the broker's bounded buffer: the other nodes miss it (counted); local members still get it, unpositioned.
@@ -279,6 +298,15 @@ export class SwitchboardHub {
       },
     );
     return members;
+  }
+
+  private twinsOf(channel: string): { awaitingReplies: number; offsets: Set<number> } {
+    let twins = this.earlyDeliveries.get(channel);
+    if (twins === undefined) {
+      twins = { awaitingReplies: 0, offsets: new Set() };
+      this.earlyDeliveries.set(channel, twins);
+    }
+    return twins;
   }
 
   private deliverLocal(packet: BroadcastPacket, position?: StreamPosition, channel?: string, payload?: Buffer): number {
@@ -372,7 +400,20 @@ export class SwitchboardHub {
       return;
     }
     if (routed.origin === this.nodeTag) {
-      this.counters.ownEchoes++; // Delivered locally when it was published.
+      if (position === undefined) {
+        this.counters.ownEchoes++; // Delivered locally when it was published.
+        return;
+      }
+      // A positioned message of ours: its echo is how local members get it, in the room's order.
+      const twins = this.earlyDeliveries.get(channel);
+      if (twins?.offsets.delete(position.offset) === true) {
+        this.counters.ownEchoes++; // The append's reply delivered it already (see publishPositioned).
+        return;
+      }
+      if (twins !== undefined && twins.awaitingReplies > 0) {
+        remember(twins.offsets, position.offset);
+      }
+      this.deliverLocal(routed.packet, position, channel, payload);
       return;
     }
     // One delivery per node, on the first of the payload's channels this node listens on.
@@ -446,6 +487,8 @@ export class SwitchboardHub {
     this.channelRefs.delete(channel);
     this.pendingSubscriptions.delete(channel);
     this.listenings.delete(channel);
+    this.earlyDeliveries.delete(channel);
+    this.releaseObserver?.(channel);
     this.broker.unsubscribe([channel]).catch((error: unknown) => {
       logger.warn(`The broker could not unsubscribe ${channel.replace(/\u0000/g, ' ')}: ${(error as Error).message}`);
     });
@@ -454,6 +497,14 @@ export class SwitchboardHub {
 
 const RESOLVED: Promise<void> = Promise.resolve();
 const CLUSTER_CHANNEL = clusterChannel();
+
+/** Keeps at most 1,024 offsets per room: an early delivery whose echo never comes (published before the subscription took) is forgotten, not kept forever. */
+function remember(offsets: Set<number>, offset: number): void {
+  offsets.add(offset);
+  if (offsets.size > 1024) {
+    offsets.delete(offsets.values().next().value as number);
+  }
+}
 
 /** A broadcast to exactly one room, nobody else: the kind that gets a stream position. */
 function isOneRoom(packet: BroadcastPacket): boolean {

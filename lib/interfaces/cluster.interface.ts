@@ -114,7 +114,7 @@ export interface ClusterSelection {
   readonly exceptClientIds?: readonly string[];
 }
 
-/** @internal What a broadcast operator asks of the cluster: the hub implements it per gateway path. */
+/** What a broadcast operator asks of the cluster: the hub implements it per gateway path (a custom BroadcastTarget may too). */
 export interface ClusterOperations {
   fetchSockets(selection: ClusterSelection, local: boolean, options: ClusterCallOptions): Promise<ClusterSockets>;
   countSockets(selection: ClusterSelection, local: boolean, options: ClusterCallOptions): Promise<ClusterCount>;

@@ -5,6 +5,8 @@ import type { HistoryLimits } from '../broker/stream-history.interface.js';
 interface RoomWindow {
   /** The hub's listening token when the window was built: a different one means messages may have passed by. */
   readonly token: number;
+  /** The broker's reconnect count when it was built (see engineSessions). */
+  readonly engineSession: number;
   epoch: string;
   /** Every entry with an offset above this is in `entries` (up to the newest seen). */
   from: number;
@@ -38,7 +40,24 @@ export class ReplayCache {
     private readonly history: StreamHistory,
     private readonly limits: HistoryLimits,
     private readonly listeningToken: (channel: string) => number | undefined,
+    /**
+     * Counts the broker's reconnects: a window built before a reconnect cannot vouch for the outage
+     * (messages published while this node was not subscribed never reached it).
+     */
+    private readonly engineSessions: () => number,
   ) {}
+
+  /** This node stopped listening on the room: its window goes. */
+  forget(channel: string): void {
+    this.windows.delete(channel);
+  }
+
+  private settle(channel: string, read: PendingRead): void {
+    if (this.reads.get(channel) === read) {
+      this.reads.delete(channel);
+      this.observedDuringRead.delete(channel);
+    }
+  }
 
   /** Every entry of `channel` after `since`, or recovered:false. The caller's socket is already a member of the room. */
   async readSince(channel: string, since: StreamPosition): Promise<HistoryRead> {
@@ -53,7 +72,7 @@ export class ReplayCache {
     }
     const token = this.listeningToken(channel);
     const window = this.windows.get(channel);
-    if (window !== undefined && (token === undefined || window.token !== token)) {
+    if (window !== undefined && (token === undefined || window.token !== token || window.engineSession !== this.engineSessions())) {
       this.windows.delete(channel);
     } else if (window !== undefined && window.epoch === since.epoch && since.offset >= window.from) {
       const entries = window.entries.filter((entry) => entry.offset > since.offset);
@@ -66,20 +85,25 @@ export class ReplayCache {
       return trimmed(await pending.promise, since.offset);
     }
     this.observedDuringRead.set(channel, []);
+    const engineSession = this.engineSessions();
     const read: PendingRead = {
       since: since.offset,
       epoch: since.epoch,
-      promise: this.history.readSince(channel, since, this.limits).then((result) => {
-        const observed = this.observedDuringRead.get(channel) ?? [];
-        if (this.reads.get(channel) === read) {
-          this.reads.delete(channel);
-          this.observedDuringRead.delete(channel);
-        }
-        if (result.recovered && token !== undefined && this.listeningToken(channel) === token) {
-          this.remember(channel, token, since.offset, result, observed);
-        }
-        return result;
-      }),
+      promise: this.history.readSince(channel, since, this.limits).then(
+        (result) => {
+          const observed = this.observedDuringRead.get(channel) ?? [];
+          this.settle(channel, read);
+          if (result.recovered && token !== undefined && this.listeningToken(channel) === token && this.engineSessions() === engineSession) {
+            this.remember(channel, token, since.offset, result, observed);
+          }
+          return result;
+        },
+        (error: unknown) => {
+          // A failed read (the engine is down) must not stay the answer for the room's next recoveries.
+          this.settle(channel, read);
+          throw error;
+        },
+      ),
     };
     this.reads.set(channel, read);
     return read.promise;
@@ -128,7 +152,10 @@ export class ReplayCache {
       entries.push(entry);
       last = entry.offset;
     }
-    this.windows.set(channel, { token, epoch: result.position.epoch, from, entries: entries.slice(-this.limits.size) });
+    const kept = entries.slice(-this.limits.size);
+    // Trimmed from the front: the window vouches only for what follows its first kept entry.
+    const start = kept.length < entries.length ? kept[0].offset - 1 : from;
+    this.windows.set(channel, { token, engineSession: this.engineSessions(), epoch: result.position.epoch, from: start, entries: kept });
   }
 
   /** How many rooms have a window here (bounded by the rooms with members on this node). */

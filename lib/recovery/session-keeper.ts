@@ -6,6 +6,7 @@ import { roomChannel } from '../broker/channel.js';
 import type { HistoryRead, SessionRecord, StreamHistory, StreamPosition } from '../broker/stream-history.interface.js';
 import { decodeBroadcast } from '../broker/wire-format.js';
 import type { Connection, ConnectionSession, HeldFrame, SessionKeeper as SessionKeeperContract } from '../connection/connection.interface.js';
+import { CloseCode } from '../constants.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import type { MessageId } from '../interfaces/envelope.interface.js';
 import type { ResolvedRecoveryOptions } from '../interfaces/recovery.interface.js';
@@ -17,24 +18,27 @@ import { ReplayCache } from './replay-cache.js';
 
 const logger = new Logger('SwitchboardRecovery');
 
-/** An id whose handler is still running: repeats wait for its ack. */
-const RUNNING = Symbol('running');
-
 /** Rooms one `$recover` may name (a client in more rooms recovers the first ones and hears `recovered: false` for none of the rest: they are simply not restored). */
 const MAX_RECOVER_ROOMS = 1000;
 
 /** One session on this node: its dedup window, the connection it has now, what it will restore. */
 class NodeSession implements ConnectionSession {
-  /** Acks by request id, oldest first (a Map keeps insertion order), at most `dedupWindow`. */
-  acks = new Map<MessageId, object | typeof RUNNING>();
+  /** Recorded acks by request id, oldest first (a Map keeps insertion order), at most `dedupWindow`. */
+  acks = new Map<MessageId, object>();
+  /** Ids whose handler runs now: never evicted (bounded by the handlers in flight), so a repeat waits, never runs twice. */
+  running = new Set<MessageId>();
   /** Connections waiting for the ack of a running id (a repeat sent on a new connection). */
   waiters = new Map<MessageId, Connection[]>();
   socketIds: string[];
-  /** Set while `$recover` restores rooms: their joins are not announced as `$joined`. */
-  restoring = false;
+  /** Rooms `$recover` is restoring now: their joins are not announced as `$joined` (the answer covers them). */
+  readonly restoring = new Set<string>();
   /** When a disconnected session is forgotten here. */
   expiresAt = Infinity;
   saveScheduled = false;
+  /** When the session was last saved in the store (open sessions are saved again before their ttl runs out). */
+  savedAt = 0;
+  /** Taken over by a recovering connection: its own close must not save it again. */
+  handedOver = false;
 
   constructor(
     readonly id: string,
@@ -45,29 +49,34 @@ class NodeSession implements ConnectionSession {
   }
 
   answerRepeat(connection: Connection, id: MessageId): boolean {
-    const seen = this.acks.get(id);
-    if (seen === undefined) {
-      this.remember(id, RUNNING);
-      return false;
-    }
-    if (seen === RUNNING) {
-      const waiting = this.waiters.get(id);
-      if (waiting === undefined) {
-        this.waiters.set(id, [connection]);
-      } else if (waiting.length < 8) {
-        waiting.push(connection);
+    if (this.running.has(id)) {
+      const waiting = this.waiters.get(id) ?? [];
+      if (waiting.length >= MAX_WAITERS) {
+        // The same id sent again and again while it runs: answered, not queued without bound.
+        sendErrorAck(connection, id, { code: ErrorCode.RATE_LIMITED, message: 'This request is already running.' });
+        return true;
       }
+      waiting.push(connection);
+      this.waiters.set(id, waiting);
       return true;
     }
-    sendValue(connection, seen);
-    return true;
+    const recorded = this.acks.get(id);
+    if (recorded !== undefined) {
+      sendValue(connection, recorded);
+      return true;
+    }
+    this.running.add(id);
+    return false;
   }
 
   recordAck(id: MessageId, ack: object): void {
-    if (!this.acks.has(id)) {
-      return; // Evicted from the window meanwhile: nothing to answer repeats with.
+    if (!this.running.delete(id)) {
+      return; // Not a request of this session's window (an @Ack() handler's second call, say).
     }
     this.acks.set(id, ack);
+    if (this.acks.size > this.dedupWindow) {
+      this.acks.delete(this.acks.keys().next().value as MessageId);
+    }
     const waiting = this.waiters.get(id);
     if (waiting !== undefined) {
       this.waiters.delete(id);
@@ -76,16 +85,10 @@ class NodeSession implements ConnectionSession {
       }
     }
   }
-
-  private remember(id: MessageId, value: object | typeof RUNNING): void {
-    this.acks.set(id, value);
-    if (this.acks.size > this.dedupWindow) {
-      const oldest = this.acks.keys().next().value as MessageId;
-      this.acks.delete(oldest);
-      this.waiters.delete(oldest);
-    }
-  }
 }
+
+/** Connections that may wait for one running id (repeats past it are answered RATE_LIMITED). */
+const MAX_WAITERS = 16;
 
 /** The per-room answer of a `$recover`. */
 interface RoomRecovery {
@@ -122,12 +125,20 @@ export class SessionKeeper implements SessionKeeperContract {
     private readonly options: ResolvedRecoveryOptions,
   ) {
     const history = hub.history;
-    this.cache = history === undefined ? undefined : new ReplayCache(history, hub.limits!, (channel) => hub.listeningToken(channel));
+    const reconnects = (): number => hub.broker.stats().reconnects;
+    this.cache = history === undefined ? undefined : new ReplayCache(history, hub.limits!, (channel) => hub.listeningToken(channel), reconnects);
     if (this.cache !== undefined) {
       const cache = this.cache;
-      hub.observePositioned((channel, position, payload) => cache.observe(channel, position, payload));
+      hub.observePositioned(
+        (channel, position, payload) => cache.observe(channel, position, payload),
+        (channel) => cache.forget(channel),
+      );
     }
+    this.reconnectsSeen = history === undefined ? 0 : reconnects();
   }
+
+  /** The broker's reconnect count at the last sweep (a reconnect means room messages may have been missed live). */
+  private reconnectsSeen: number;
 
   private get history(): StreamHistory | undefined {
     return this.hub.history;
@@ -144,7 +155,7 @@ export class SessionKeeper implements SessionKeeperContract {
 
   closed(connection: Connection): void {
     const session = connection._extras?.session as NodeSession | undefined;
-    if (session === undefined || session.connection !== connection) {
+    if (session === undefined || session.connection !== connection || session.handedOver) {
       return;
     }
     session.connection = undefined;
@@ -159,7 +170,7 @@ export class SessionKeeper implements SessionKeeperContract {
       return;
     }
     this.save(session, connection);
-    if (session.restoring) {
+    if (session.restoring.has(room)) {
       return;
     }
     if (!joined) {
@@ -200,40 +211,55 @@ export class SessionKeeper implements SessionKeeperContract {
       return { rooms: {}, session: 'expired' };
     }
     const local = this.sessions.get(request.sid);
-    const stored = this.history === undefined ? undefined : await this.history.takeSession(request.sid).catch(() => undefined);
+    if (local !== undefined && (local.handedOver || local.connection?.readyState === WebSocket.OPEN)) {
+      // Recovered already, or still open (a session is recovered once, by one connection).
+      return { rooms: {}, session: 'expired' };
+    }
+    // A store that fails to answer is an error, not "expired": the session stays there for a retry.
+    const stored = this.history === undefined ? undefined : await this.history.takeSession(request.sid);
     const record: SessionRecord | undefined = stored ?? (local === undefined ? undefined : { rooms: [], socketIds: local.socketIds });
-    if (record === undefined || (local !== undefined && local.connection !== undefined && local.connection.readyState === WebSocket.OPEN)) {
-      // Unknown, expired, or still open elsewhere (a session is recovered once, by one connection).
+    if (record === undefined || socket.readyState !== WebSocket.OPEN) {
       return { rooms: {}, session: 'expired' };
     }
     if (local !== undefined) {
       // Same node: the new connection takes over the dedup window, so repeated request ids get their acks.
+      local.handedOver = true;
       this.sessions.delete(local.id);
       current.acks = local.acks;
+      current.running = local.running;
       current.waiters = local.waiters;
     }
     current.socketIds = [...record.socketIds.slice(-16), socket.id];
     const path = (socket._server as { path: string }).path;
-    const rooms: Record<string, RoomRecovery> = {};
-    current.restoring = true;
+    // No prototype: a room named "__proto__" is an entry like any other.
+    const rooms = Object.create(null) as Record<string, RoomRecovery>;
+    const restoring = record.rooms.slice(0, MAX_RECOVER_ROOMS);
+    restoring.forEach((room) => current.restoring.add(room));
     try {
       await Promise.all(
-        record.rooms.slice(0, MAX_RECOVER_ROOMS).map(async (room) => {
-          rooms[room] = await this.restoreRoom(socket, path, room, request.rooms.get(room), record);
-          this.hub.metrics?.recovery(path, rooms[room].recovered, rooms[room].replayed ?? 0);
+        restoring.map(async (room) => {
+          const answer = await this.restoreRoom(socket, path, room, request.rooms.get(room), record);
+          if (answer !== undefined) {
+            rooms[room] = answer;
+            this.hub.metrics?.recovery(path, answer.recovered, answer.replayed ?? 0);
+          }
         }),
       );
     } finally {
-      current.restoring = false;
+      restoring.forEach((room) => current.restoring.delete(room));
     }
     this.save(current, socket);
     return { rooms };
   }
 
   /** Joins one room again and replays what the client missed there; live messages wait meanwhile. */
-  private async restoreRoom(socket: SwitchboardSocket, path: string, room: string, since: StreamPosition | undefined, record: SessionRecord): Promise<RoomRecovery> {
+  /** Undefined when the connection closed meanwhile (nothing to answer, and no room to join for a closed socket). */
+  private async restoreRoom(socket: SwitchboardSocket, path: string, room: string, since: StreamPosition | undefined, record: SessionRecord): Promise<RoomRecovery | undefined> {
     const channel = roomChannel(path, room);
     const held: HeldFrame[] = [];
+    if (socket.readyState !== WebSocket.OPEN) {
+      return undefined;
+    }
     const catchingUp = ((socket._extras ??= {}).catchingUp ??= new Map());
     catchingUp.set(room, held);
     try {
@@ -243,6 +269,9 @@ export class SessionKeeper implements SessionKeeperContract {
         read = { recovered: false, position: await this.positionOf(channel) };
       } else {
         read = await this.cache.readSince(channel, since);
+      }
+      if (socket.readyState !== WebSocket.OPEN) {
+        return undefined;
       }
       let last = read.position.offset;
       let replayed = 0;
@@ -283,6 +312,16 @@ export class SessionKeeper implements SessionKeeperContract {
     }
   }
 
+  private brokerReconnected(): boolean {
+    if (this.history === undefined) {
+      return false;
+    }
+    const reconnects = this.hub.broker.stats().reconnects;
+    const changed = reconnects !== this.reconnectsSeen;
+    this.reconnectsSeen = reconnects;
+    return changed;
+  }
+
   private positionOf(channel: string): Promise<StreamPosition> {
     return this.history === undefined ? Promise.resolve({ epoch: 'none', offset: 0 }) : this.history.position(channel);
   }
@@ -302,6 +341,7 @@ export class SessionKeeper implements SessionKeeperContract {
   }
 
   private saveNow(session: NodeSession, rooms: string[]): void {
+    session.savedAt = Date.now();
     this.history?.saveSession(session.id, { rooms, socketIds: session.socketIds }, this.options.sessionTtl).catch((error: unknown) => {
       logger.warn(`Session ${session.id} could not be saved: ${(error as Error).message}`);
     });
@@ -315,9 +355,22 @@ export class SessionKeeper implements SessionKeeperContract {
     this.sweepTimer = setTimeout(() => {
       this.sweepTimer = undefined;
       const now = Date.now();
+      const brokerReconnected = this.brokerReconnected();
       for (const [id, session] of this.sessions) {
-        if (session.connection === undefined && session.expiresAt <= now) {
-          this.sessions.delete(id);
+        const connection = session.connection;
+        if (connection === undefined) {
+          if (session.expiresAt <= now) {
+            this.sessions.delete(id);
+          }
+          continue;
+        }
+        if (brokerReconnected && connection._rooms !== undefined && connection._rooms.size > 0) {
+          // Room messages published while the broker was away never reached this node: the client cannot
+          // tell (its offsets may have holes), so it reconnects and recovers them.
+          connection.close(CloseCode.SERVICE_RESTART);
+        } else if (now - session.savedAt > this.options.sessionTtl / 3) {
+          // An open session is saved again well before its ttl, so a crash of this node never outlives it.
+          this.saveNow(session, [...(connection._rooms ?? [])]);
         }
       }
       if (this.sessions.size > 0) {

@@ -148,12 +148,18 @@ export class SwitchboardSocket<TData extends object = SocketData> extends WebSoc
    * the returned promise resolves when the broker has confirmed the rooms'
    * subscriptions, so that a broadcast from any other node after that
    * reaches it too (`await client.join(room)` before telling others to
-   * publish). It never rejects. Joining a room twice is a no-op.
+   * publish). It never rejects. Joining a room twice is a no-op, and so is
+   * joining after the client disconnected.
    */
   join(rooms: string | readonly string[]): Promise<void> {
     const server = this.serverOrThrow();
     const list = typeof rooms === 'string' ? [rooms] : rooms;
     list.forEach(assertRoomName);
+    if (this.readyState !== WebSocket.OPEN) {
+      // A handler that joins after an await may find its client gone: a closed socket has left its rooms
+      // for good (its close already ran), and joining again would keep it, and the room's channel, forever.
+      return RESOLVED;
+    }
     const sessions = server.sessions;
     const confirmations = list.map((room) => {
       const wasIn = this._rooms?.has(room) === true;

@@ -164,6 +164,63 @@ describe('connection-state recovery (in-memory history)', () => {
     expect((slow.seen.get('firehose') as Array<{ n: number }>).map((message) => message.n)).toEqual(Array.from({ length: 3000 }, (_, n) => n));
   });
 
+  it('keeps one order per room when several nodes publish to it in the same tick: offsets strictly increase on every connection', async () => {
+    const [a, b] = await cluster(2);
+    const onA = await member(a, 'mixed');
+    const onB = await member(b, 'mixed');
+    for (let n = 0; n < 2000; n++) {
+      a.gateway.server.to('mixed').emit('n', `a${n}`);
+      b.gateway.server.to('mixed').emit('n', `b${n}`);
+    }
+    await waitUntil(() => onA.seen.get('mixed')?.length === 4000 && onB.seen.get('mixed')?.length === 4000, 10_000);
+    for (const client of [onA, onB]) {
+      expect(client.offsets.get('mixed')).toEqual(Array.from({ length: 4000 }, (_, i) => i + 1));
+      expect(client.duplicates).toBe(0);
+    }
+  });
+
+  it('never evicts a running request from the dedup window: a long request behind many quick ones still runs once', async () => {
+    const [node] = await cluster(1, { dedupWindow: 3 });
+    const client = await RecoveringClient.connect(node.url);
+    await client.client.event('$session');
+    const started = new Promise<void>((resolve) => WorkGate.started.set('long', resolve));
+    client.client.send({ event: 'work', data: 'long', id: 'long' });
+    await started;
+    for (let i = 0; i < 5; i++) {
+      const key = `quick${i}`;
+      const quickStarted = new Promise<void>((resolve) => WorkGate.started.set(key, resolve));
+      client.client.send({ event: 'work', data: key, id: key });
+      await quickStarted;
+      WorkGate.release(key);
+      await client.client.ack(key);
+    }
+    client.client.socket.terminate();
+    await client.client.waitClose();
+    await client.reconnect(node.url);
+    sockets.push(client.client);
+    client.client.send({ event: 'work', data: 'long', id: 'long' });
+    WorkGate.release('long');
+    expect(await client.client.ack('long')).toMatchObject({ status: 'ok', data: { runs: 1 } });
+    expect(WorkGate.runs.get('long')).toBe(1);
+  });
+
+  it('answers a room named __proto__ like any other, and a closed socket joins nothing', async () => {
+    const [node] = await cluster(1);
+    const client = await member(node, '__proto__');
+    client.client.socket.terminate();
+    await client.client.waitClose();
+    const answer = await client.reconnect(node.url);
+    sockets.push(client.client);
+    expect(Object.keys(answer.rooms)).toEqual(['__proto__']);
+    expect(answer.rooms['__proto__']).toMatchObject({ recovered: true });
+    const [socket] = node.gateway.server.clients;
+    socket.terminate();
+    await waitUntil(() => node.gateway.server.clients.size === 0, 2000);
+    await socket.join('late');
+    expect(node.gateway.server.membersOf('late')).toEqual([]);
+    expect(node.gateway.server.roomNames()).toEqual([]);
+  });
+
   it('1,000 clients recovering one room at once cost one history read on that node', async () => {
     const [a, b] = await cluster(2);
     const clients = await Promise.all(Array.from({ length: 1000 }, () => member(a, 'crowd')));
