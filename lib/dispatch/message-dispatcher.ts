@@ -227,7 +227,8 @@ function refuseOverRate(socket: SwitchboardSocket, message: InboundMessage | Cli
   if (answerable) {
     sendFailure(socket, message!.id, { code: ErrorCode.RATE_LIMITED, message: 'Too many messages; slow down.' });
   }
-  if (verdict === RateVerdict.Close) {
+  if (verdict === RateVerdict.Close && pendingCloseCode(socket) === undefined) {
+    // Counted once per connection: frames read while the close waits for running handlers only add to rateLimited.
     server.stats.rateLimitCloses++;
     socket.close(CloseCode.POLICY_VIOLATION, ErrorCode.RATE_LIMITED);
   }
@@ -291,11 +292,11 @@ function dispatch(socket: SwitchboardSocket, handler: WsMessageHandler, message:
         } else if (result !== undefined && result !== null) {
           sendValue(socket, result);
         }
-        finished(socket, message, started, false);
+        finished(socket, handler, started, false);
       },
       (error: unknown) => {
         onHandlerEscape(socket, error, undefined);
-        finished(socket, message, started, true);
+        finished(socket, handler, started, true);
       },
     );
     return;
@@ -313,20 +314,21 @@ function dispatch(socket: SwitchboardSocket, handler: WsMessageHandler, message:
       } else {
         reply.resolve(result);
       }
-      finished(socket, message, started, reply.failed);
+      finished(socket, handler, started, reply.failed);
     },
     (error: unknown) => {
       onHandlerEscape(socket, error, reply);
-      finished(socket, message, started, true);
+      finished(socket, handler, started, true);
     },
   );
 }
 
 /** A handler settled: its duration to the metrics exporter when timed, then the bookkeeping. */
-function finished(socket: SwitchboardSocket, message: InboundMessage, started: number, failed: boolean): void {
+function finished(socket: SwitchboardSocket, handler: WsMessageHandler, started: number, failed: boolean): void {
   if (started !== 0) {
     const server = socket._server!;
-    server.metrics?.handlerFinished(server.path, message.event, (performance.now() - started) / 1000, failed);
+    // The handler's own name (bounded by the code), not the event the client sent (a routeMessage may map any text to it).
+    server.metrics?.handlerFinished(server.path, String(handler.message), (performance.now() - started) / 1000, failed);
   }
   handlerFinished(socket);
 }
