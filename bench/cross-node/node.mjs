@@ -10,6 +10,7 @@
 // wherever they are connected. Options:
 //   { stack: 'switchboard', broker: 'redis' | 'redis-sharded' | 'nats' | 'memory', redisUrl, natsUrl, dist }
 //   { stack: 'socketio', adapter: 'classic' | 'sharded' | 'none', redisUrl }
+// plus `autoPipelining: true` (Redis stacks): ioredis' enableAutoPipelining on the publishing client.
 // `dist`: the built nestjs-switchboard (dist/esm) to import, see build.mjs.
 // socket.io runs as a Nest app too (@nestjs/platform-socket.io, IoAdapter
 // with the redis adapter set in createIOServer, as Nest's docs show), so both
@@ -20,6 +21,7 @@
 // and `cpuProfileStart` / `cpuProfileStop` (V8 CPU profile of a window).
 import 'reflect-metadata';
 import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -80,7 +82,11 @@ async function startSwitchboard() {
   let broker;
   if (options.broker === 'redis' || options.broker === 'redis-sharded') {
     const { RedisBroker } = await import(pathToFileURL(join(dist, 'redis', 'index.js')).href);
-    broker = new RedisBroker({ redis: options.redisUrl, pubsub: options.broker === 'redis-sharded' ? 'sharded' : 'classic' });
+    // `autoPipelining`: ioredis' enableAutoPipelining (the commands of one tick in one write), passed
+    // through the broker's ioredis options: an experiment, not the default.
+    const { hostname, port } = new URL(options.redisUrl);
+    const redis = options.autoPipelining ? { host: hostname, port: Number(port), enableAutoPipelining: true } : options.redisUrl;
+    broker = new RedisBroker({ redis, pubsub: options.broker === 'redis-sharded' ? 'sharded' : 'classic' });
   } else if (options.broker === 'nats') {
     const { NatsBroker } = await import(pathToFileURL(join(dist, 'nats', 'index.js')).href);
     broker = new NatsBroker({ servers: options.natsUrl });
@@ -143,7 +149,7 @@ async function startSocketIo() {
   if (options.adapter === 'classic' || options.adapter === 'sharded') {
     const { Redis } = await import('ioredis');
     const { createAdapter, createShardedAdapter } = await import('@socket.io/redis-adapter');
-    pub = new Redis(options.redisUrl);
+    pub = new Redis(options.redisUrl, options.autoPipelining ? { enableAutoPipelining: true } : {});
     sub = pub.duplicate();
     await Promise.all([pub, sub].map((client) => new Promise((resolve) => (client.status === 'ready' ? resolve() : client.once('ready', resolve)))));
     for (const client of [pub, sub]) {
@@ -218,6 +224,14 @@ async function startSocketIo() {
 const node = options.stack === 'socketio' ? await startSocketIo() : await startSwitchboard();
 const { port } = node.httpServer.address();
 
+// GC pauses of this process (PerformanceObserver 'gc' entries), collected between two `gcWindow` requests.
+let gcPauses = [];
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    gcPauses.push({ ms: entry.duration, kind: entry.detail?.kind ?? entry.kind });
+  }
+}).observe({ entryTypes: ['gc'] });
+
 let profiler;
 function post(method, params) {
   return new Promise((resolve, reject) => profiler.post(method, params, (error, result) => (error ? reject(error) : resolve(result))));
@@ -227,6 +241,13 @@ serveRequests(
   {
     stats: () => ({ originated, joins, ...node.stats(), memory: process.memoryUsage().rss }),
     cpuProbe: ({ windows = 4, windowMs = 100 } = {}) => probeCpuSpeed({ windows, windowMs, gapMs: 50 }),
+    /** The GC pauses since the previous call (count, total, longest, major collections), then starts over. */
+    gcWindow() {
+      const pauses = gcPauses;
+      gcPauses = [];
+      // NODE_PERFORMANCE_GC_MAJOR = 4 (mark-compact).
+      return { count: pauses.length, totalMs: pauses.reduce((sum, pause) => sum + pause.ms, 0), maxMs: Math.max(0, ...pauses.map((pause) => pause.ms)), major: pauses.filter((pause) => pause.kind === 4).length };
+    },
     async cpuProfileStart({ intervalMicros = 200 }) {
       const { Session } = await import('node:inspector');
       profiler = new Session();

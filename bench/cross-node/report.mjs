@@ -3,7 +3,7 @@
 // to socket.io classic), and the markdown section for bench/RESULTS.md.
 import { median } from '../lib/stats.mjs';
 import { config } from './config.mjs';
-import { REFERENCE, stackNamed } from './stacks.mjs';
+import { REFERENCE, STACKS, stackNamed } from './stacks.mjs';
 
 /** The figures of one measurement (one stack, one layout, one run). */
 export function metricsOf(result) {
@@ -43,6 +43,9 @@ export function metricsOf(result) {
     halfEngineMicrosPerDelivery: half.cpu.percent.engine === undefined ? null : cpuMicros(half, (name) => name === 'engine'),
     halfGeneratorPercent: half.cpu.percent.generator,
     halfMaxSendLagMs: half.maxSendLagMs,
+    halfGcMaxMs: half.gc === undefined ? null : Math.max(...half.gc.map((gc) => gc.maxMs)),
+    halfGcTotalMs: half.gc === undefined ? null : half.gc.reduce((sum, gc) => sum + gc.totalMs, 0),
+    halfRetransmits: half.net?.retransSegs ?? null,
     messages: result.totals.messages,
     expectedDeliveries: result.totals.expected,
     lost: result.totals.lost,
@@ -82,6 +85,9 @@ const KEYS = [
   'halfP999',
   'halfNodesMicrosPerDelivery',
   'halfGeneratorPercent',
+  'halfGcMaxMs',
+  'halfGcTotalMs',
+  'halfRetransmits',
   'receptionsPerBroadcast',
   'withoutRecipientPerBroadcast',
   'ownEchoesPerBroadcast',
@@ -100,7 +106,10 @@ export function summarize(measurements) {
   for (const measurement of measurements) {
     measurement.metrics ??= metricsOf(measurement.result);
   }
-  for (const { layout, stack } of measurements) {
+  // Rows in the order of stacks.mjs, layout A first.
+  const rank = (name) => STACKS.findIndex((stack) => stack.name === name);
+  const ordered = [...measurements].sort((a, b) => a.layout.localeCompare(b.layout) || rank(a.stack) - rank(b.stack));
+  for (const { layout, stack } of ordered) {
     summary[layout] ??= {};
     if (summary[layout][stack] !== undefined) {
       continue;
@@ -234,8 +243,8 @@ export function renderSection({ date, machine, build, engines, measurements, sum
     lines.push('');
     lines.push('Details at the peak and at half of it (medians):', '');
     lines.push(
-      '| Stack | Cross-node share of deliveries | Server core busy at peak | Nodes CPU at peak | Nodes+engine µs/delivery (× socket.io classic) | p50 / p99 / p99.9 at half peak | Nodes µs/delivery at half peak | CPU probe (ops/ms) | Notes |',
-      '|---|---|---|---|---|---|---|---|---|',
+      '| Stack | Cross-node share of deliveries | Server core busy at peak | Nodes CPU at peak | Nodes+engine µs/delivery (× socket.io classic) | p50 / p99 / p99.9 at half peak | Nodes µs/delivery at half peak | Nodes\' GC at half peak: longest pause / total | CPU probe (ops/ms) | Notes |',
+      '|---|---|---|---|---|---|---|---|---|---|',
     );
     for (const [name, entry] of Object.entries(summary[layout])) {
       if (entry.runs === 0) {
@@ -258,7 +267,7 @@ export function renderSection({ date, machine, build, engines, measurements, sum
       lines.push(
         `| ${name} | ${m.crossNodeShare === null ? '-' : fmtPct(m.crossNodeShare)} | ${fmtPct100(m.serverCoreBusy)} | ${fmtPct100(m.nodesPercent)} ` +
           `| ${fmtMicros(m.nodesMicrosPerDelivery + (m.engineMicrosPerDelivery ?? 0))} (${name === REFERENCE ? '1' : fmtRatio(entry.versus.totalMicrosPerDelivery.median)}) ` +
-          `| ${fmtMs(m.halfP50)} / ${fmtMs(m.halfP99)} / ${fmtMs(m.halfP999)} ms | ${fmtMicros(m.halfNodesMicrosPerDelivery)} | ${fmtInt(m.cpuProbe)} | ${notesOf.join('; ')} |`,
+          `| ${fmtMs(m.halfP50)} / ${fmtMs(m.halfP99)} / ${fmtMs(m.halfP999)} ms | ${fmtMicros(m.halfNodesMicrosPerDelivery)} | ${m.halfGcMaxMs === null ? '-' : `${fmtMs(m.halfGcMaxMs)} / ${fmtMs(m.halfGcTotalMs)} ms`} | ${fmtInt(m.cpuProbe)} | ${notesOf.join('; ')} |`,
       );
     }
     lines.push('');
@@ -307,7 +316,7 @@ function methodParagraphs() {
       `Receptions: what each node's broker client received from the engine over all steps, per broadcast, summed over the nodes. Ours: the hub's counters (\`Broadcaster.clusterStats()\`: broadcasts \`received\` and delivered, \`ownEchoes\`, \`receivedWithoutRecipient\`, \`receivedAllExcluded\`, \`duplicateCopies\`; the cluster's own control messages, one heartbeat per node per second, are in \`broker.received\` but not counted here). socket.io: a counting listener beside the adapter's on its subscriber client (a string slice and a Map lookup per message); a reception is without recipient when the node has no member of the channel's room; own echoes are the node's own broadcasts, which its own subscription returns (the adapter drops them by uid).`,
     '',
     `**Interleaving and noise.** The stacks of a group (run 1: every stack of layout A, then every stack of layout B; runs 2..${config.runs}: the headline pair) are all up at once and take turns, one step each, so every stack is measured over the same minutes (a core's speed on this shared VM drifts by tens of percent within a minute; the CPU probe column shows it). ` +
-      `Every step first waits for both cores to be under ${config.quietPercent}% busy, and is repeated (up to ${config.retries} times) when other processes took more than ${config.foreignLoadPoints} points of a core during it (busy time from \`/proc/stat\` minus our processes on that core). ` +
+      `Every step first waits (up to 20 s) for the server core to be under ${config.quietPercent}% busy (both cores for the latency step), and is repeated (up to ${config.retries} times) when other processes took more than ${config.foreignLoadPoints} points of the server core during it, or of the load core during the latency step or while that core was full (busy time from \`/proc/stat\` minus our processes on that core; the warm-up is never repeated). ` +
       `The headline pair runs ${config.runs} time(s), every other stack once; ratios are to socket.io classic of the same run and layout (medians of the runs' ratios). A generator at ${config.generatorBoundPercent}% of its core or more at the peak marks the figure as the generator's (⚑gen). ` +
       `No published cross-node figure for socket.io exists to compare with; to our knowledge these are the first, measured this way.`,
     '',

@@ -30,8 +30,10 @@
 //   XNODE_CLIENT=package        the `ws` package and socket.io-client instead of the lean clients
 //   XNODE_RAMP_START, XNODE_RAMP_MS, XNODE_PEAK_MS, XNODE_HALF_MS   the procedure's rates and step lengths
 //   --profile                   node 0 of each stack records a V8 CPU profile of its peak step (results dir)
+//   XNODE_REPORT_FROM=bench/.results/cross-node-<date> [--append]   measure nothing: write that run's section again
+//   XNODE_STACKS=switchboard-redis-autopipe,socketio-classic-autopipe   experiments (stacks.mjs), never in the default set
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machineFacts } from '../lib/machine.mjs';
@@ -69,9 +71,19 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
  * layout-B stacks; runs 2..: the headline pair in layout A.
  */
 function plan() {
-  const chosen = config.stacks.length === 0 ? STACKS.map((stack) => stack.name) : [...new Set([REFERENCE, ...config.stacks])];
+  const chosen = config.stacks.length === 0 ? STACKS.filter((stack) => !stack.experiment).map((stack) => stack.name) : [...new Set([REFERENCE, ...config.stacks])];
   chosen.forEach(stackNamed);
-  const order = ['switchboard-redis', 'socketio-classic', 'switchboard-nats', 'socketio-sharded', 'switchboard-redis-sharded', 'switchboard-single', 'socketio-single'].filter((name) => chosen.includes(name));
+  const order = [
+    'switchboard-redis',
+    'socketio-classic',
+    'switchboard-nats',
+    'socketio-sharded',
+    'switchboard-redis-sharded',
+    'switchboard-single',
+    'socketio-single',
+    'switchboard-redis-autopipe',
+    'socketio-classic-autopipe',
+  ].filter((name) => chosen.includes(name));
   const groups = [];
   for (const layout of config.layouts) {
     const names = order.filter((name) => layout === 'A' || (LAYOUT_B_STACKS.includes(name) && stackNamed(name).nodes > 1));
@@ -88,7 +100,46 @@ function plan() {
   return groups;
 }
 
+/**
+ * XNODE_REPORT_FROM=bench/.results/cross-node-<date>: measure nothing, write that run's section.md
+ * (and summary.json) again from its JSON with the current report code; with --append, append it.
+ */
+function rerender(dir) {
+  const resultsDir = join(ROOT, relative(ROOT, dir));
+  const saved = JSON.parse(readFileSync(join(resultsDir, 'summary.json'), 'utf8'));
+  const measurements = readdirSync(resultsDir)
+    .filter((name) => /^run\d+-[AB]-.*\.json$/.test(name))
+    .map((name) => JSON.parse(readFileSync(join(resultsDir, name), 'utf8')))
+    .sort((a, b) => a.run - b.run || a.layout.localeCompare(b.layout) || order(a.stack) - order(b.stack));
+  const summary = summarize(measurements);
+  const notes = autoNotes(measurements, summary, saved.build);
+  const engines = { redis: { version: saved.engines.redis }, natsVersion: saved.engines.nats };
+  const section = renderSection({ date: saved.machine.date, machine: saved.machine, build: saved.build, engines, measurements, summary, startedAt: saved.startedAt, finishedAt: saved.finishedAt, resultsDir: relative(ROOT, resultsDir), notes });
+  writeFileSync(join(resultsDir, 'summary.json'), JSON.stringify({ ...saved, summary, goals: goals(summary) }, null, 2));
+  writeFileSync(join(resultsDir, 'section.md'), section);
+  console.log(section);
+  if (argv.includes('--append')) {
+    appendSection(section);
+  }
+}
+
+function order(name) {
+  const index = STACKS.findIndex((stack) => stack.name === name);
+  return index === -1 ? STACKS.length : index;
+}
+
+function appendSection(section) {
+  const file = join(BENCH, 'RESULTS.md');
+  const existing = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  appendFileSync(file, `${existing.endsWith('\n\n') || existing === '' ? '' : existing.endsWith('\n') ? '\n' : '\n\n'}${section}`);
+  log(`appended the section to bench/RESULTS.md`);
+}
+
 async function main() {
+  if (process.env.XNODE_REPORT_FROM) {
+    rerender(process.env.XNODE_REPORT_FROM);
+    return;
+  }
   const startedAt = Date.now();
   const build = ensureDist(log);
   const machine = machineFacts(ROOT);
@@ -134,10 +185,7 @@ async function main() {
   writeFileSync(join(resultsDir, 'summary.json'), JSON.stringify({ machine, build, config, engines: { redis: engines.redis.version, nats: engines.natsVersion }, summary, goals: goals(summary), startedAt, finishedAt }, null, 2));
   writeFileSync(join(resultsDir, 'section.md'), section);
   if (append) {
-    const file = join(BENCH, 'RESULTS.md');
-    const existing = existsSync(file) ? readFileSync(file, 'utf8') : '';
-    appendFileSync(file, `${existing.endsWith('\n\n') || existing === '' ? '' : existing.endsWith('\n') ? '\n' : '\n\n'}${section}`);
-    log(`appended the section to bench/RESULTS.md`);
+    appendSection(section);
   }
   console.log(`\n${section}`);
   log(`wrote ${relative(ROOT, resultsDir)}/ in ${((finishedAt - startedAt) / 60000).toFixed(1)} min`);

@@ -61,6 +61,26 @@ export const STACKS = [
     node: { stack: 'socketio', adapter: 'none' },
     protocol: 'sio',
   },
+  // Experiments, only with XNODE_STACKS: the same stacks with ioredis' enableAutoPipelining on the
+  // publishing connection (every PUBLISH of one tick in one write to Redis).
+  {
+    name: 'switchboard-redis-autopipe',
+    label: 'SwitchboardAdapter + RedisBroker, classic pub/sub, ioredis enableAutoPipelining, 3 nodes',
+    nodes: 3,
+    engine: 'redis',
+    node: { stack: 'switchboard', broker: 'redis', autoPipelining: true },
+    protocol: 'ws',
+    experiment: true,
+  },
+  {
+    name: 'socketio-classic-autopipe',
+    label: 'socket.io 4.8 + @socket.io/redis-adapter createAdapter, pub client with ioredis enableAutoPipelining, 3 nodes',
+    nodes: 3,
+    engine: 'redis',
+    node: { stack: 'socketio', adapter: 'classic', autoPipelining: true },
+    protocol: 'sio',
+    experiment: true,
+  },
 ];
 
 /** Layout B (each room on one node) only means something with several nodes. */
