@@ -217,6 +217,7 @@ async function procedure(setup, lock, { log, profileDir }) {
 
   // The peak step at the best rate (5% lower, up to `retries` times, when it falls behind over the longer step).
   let peak;
+  const peakSteps = [];
   let peakRate = best.rate;
   let peakAttempts = 0;
   let cpuProbe;
@@ -240,12 +241,18 @@ async function procedure(setup, lock, { log, profileDir }) {
         }
       },
     });
+    peakSteps.push(peak);
     if (keptUp(peak)) {
       break;
     }
     peakRate *= 0.95;
   }
-  const peakDeliveries = keptUp(peak) ? peak.deliveriesPerSecond : Math.max(best.deliveriesPerSecond, peak.deliveriesPerSecond);
+  // None kept up (the core slowed down since the ramp, or the ramp's step was lucky): the best
+  // rate the longer peak steps sustained, not the shorter ramp step's.
+  if (!keptUp(peak)) {
+    peak = peakSteps.reduce((a, b) => (b.deliveriesPerSecond > a.deliveriesPerSecond ? b : a));
+  }
+  const peakDeliveries = peak.deliveriesPerSecond;
 
   // Latency at half the peak, with the nodes' GC pauses during the step (where a tail may come from).
   const half = await step('half', peakDeliveries / 2 / (config.roomSize - 1), config.halfMs, {
@@ -273,6 +280,7 @@ async function procedure(setup, lock, { log, profileDir }) {
     peak,
     peakKeptUp: keptUp(peak),
     peakAttempts,
+    peakSteps: peakSteps.length > 1 ? peakSteps.map((step) => ({ rate: step.rate, deliveriesPerSecond: step.deliveriesPerSecond, keptUp: keptUp(step) })) : undefined,
     peakDeliveriesPerSecond: peakDeliveries,
     half,
     disturbedRepeats,
@@ -299,6 +307,9 @@ function receptionsOf(before, after) {
   return {
     /** Ours: the cluster's control messages (heartbeats), not broadcasts. */
     controlMessages: sum('controlMessages'),
+    /** Context switches of the node processes over the measurement, per broadcast (voluntary: waiting for input; involuntary: preempted). */
+    voluntarySwitchesPerBroadcast: originated > 0 ? sum('voluntarySwitches') / originated : null,
+    involuntarySwitchesPerBroadcast: originated > 0 ? sum('involuntarySwitches') / originated : null,
     broadcasts: originated,
     receptions,
     withoutRecipient,

@@ -20,6 +20,7 @@
 // how much of it had no recipient here; see counters below), `cpuProbe`,
 // and `cpuProfileStart` / `cpuProfileStop` (V8 CPU profile of a window).
 import 'reflect-metadata';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
@@ -232,6 +233,22 @@ new PerformanceObserver((list) => {
   }
 }).observe({ entryTypes: ['gc'] });
 
+/** This process's context switches so far (all threads: /proc/self/status counts the main thread only). */
+function contextSwitches() {
+  let voluntary = 0;
+  let involuntary = 0;
+  try {
+    for (const task of readdirSync('/proc/self/task')) {
+      const status = readFileSync(`/proc/self/task/${task}/status`, 'utf8');
+      voluntary += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+      involuntary += Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+    }
+  } catch {
+    // Not Linux.
+  }
+  return { voluntarySwitches: voluntary, involuntarySwitches: involuntary };
+}
+
 let profiler;
 function post(method, params) {
   return new Promise((resolve, reject) => profiler.post(method, params, (error, result) => (error ? reject(error) : resolve(result))));
@@ -239,7 +256,7 @@ function post(method, params) {
 
 serveRequests(
   {
-    stats: () => ({ originated, joins, ...node.stats(), memory: process.memoryUsage().rss }),
+    stats: () => ({ originated, joins, ...node.stats(), ...contextSwitches(), memory: process.memoryUsage().rss }),
     cpuProbe: ({ windows = 4, windowMs = 100 } = {}) => probeCpuSpeed({ windows, windowMs, gapMs: 50 }),
     /** The GC pauses since the previous call (count, total, longest, major collections), then starts over. */
     gcWindow() {

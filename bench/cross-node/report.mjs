@@ -55,6 +55,10 @@ export function metricsOf(result) {
     withoutRecipientPerBroadcast: result.receptions.withoutRecipientPerBroadcast,
     ownEchoesPerBroadcast: result.receptions.ownEchoesPerBroadcast,
     wastedShare: result.receptions.wastedShare,
+    switchesPerBroadcast:
+      result.receptions.voluntarySwitchesPerBroadcast === undefined || result.receptions.voluntarySwitchesPerBroadcast === null
+        ? null
+        : result.receptions.voluntarySwitchesPerBroadcast + result.receptions.involuntarySwitchesPerBroadcast,
     perNode: result.receptions.perNode.map((node) => ({
       originated: node.originated,
       receptions: node.receptions,
@@ -92,6 +96,7 @@ const KEYS = [
   'withoutRecipientPerBroadcast',
   'ownEchoesPerBroadcast',
   'wastedShare',
+  'switchesPerBroadcast',
   'cpuProbe',
 ];
 
@@ -243,8 +248,8 @@ export function renderSection({ date, machine, build, engines, measurements, sum
     lines.push('');
     lines.push('Details at the peak and at half of it (medians):', '');
     lines.push(
-      '| Stack | Cross-node share of deliveries | Server core busy at peak | Nodes CPU at peak | Nodes+engine µs/delivery (× socket.io classic) | p50 / p99 / p99.9 at half peak | Nodes µs/delivery at half peak | Nodes\' GC at half peak: longest pause / total | CPU probe (ops/ms) | Notes |',
-      '|---|---|---|---|---|---|---|---|---|---|',
+      '| Stack | Cross-node share of deliveries | Server core busy at peak | Nodes CPU at peak | Nodes+engine µs/delivery (× socket.io classic) | p50 / p99 / p99.9 at half peak | Nodes µs/delivery at half peak | Nodes\' GC at half peak: longest pause / total | Nodes\' context switches per broadcast | CPU probe (ops/ms) | Notes |',
+      '|---|---|---|---|---|---|---|---|---|---|---|',
     );
     for (const [name, entry] of Object.entries(summary[layout])) {
       if (entry.runs === 0) {
@@ -267,7 +272,7 @@ export function renderSection({ date, machine, build, engines, measurements, sum
       lines.push(
         `| ${name} | ${m.crossNodeShare === null ? '-' : fmtPct(m.crossNodeShare)} | ${fmtPct100(m.serverCoreBusy)} | ${fmtPct100(m.nodesPercent)} ` +
           `| ${fmtMicros(m.nodesMicrosPerDelivery + (m.engineMicrosPerDelivery ?? 0))} (${name === REFERENCE ? '1' : fmtRatio(entry.versus.totalMicrosPerDelivery.median)}) ` +
-          `| ${fmtMs(m.halfP50)} / ${fmtMs(m.halfP99)} / ${fmtMs(m.halfP999)} ms | ${fmtMicros(m.halfNodesMicrosPerDelivery)} | ${m.halfGcMaxMs === null ? '-' : `${fmtMs(m.halfGcMaxMs)} / ${fmtMs(m.halfGcTotalMs)} ms`} | ${fmtInt(m.cpuProbe)} | ${notesOf.join('; ')} |`,
+          `| ${fmtMs(m.halfP50)} / ${fmtMs(m.halfP99)} / ${fmtMs(m.halfP999)} ms | ${fmtMicros(m.halfNodesMicrosPerDelivery)} | ${m.halfGcMaxMs === null ? '-' : `${fmtMs(m.halfGcMaxMs)} / ${fmtMs(m.halfGcTotalMs)} ms`} | ${fmtDec(m.switchesPerBroadcast)} | ${fmtInt(m.cpuProbe)} | ${notesOf.join('; ')} |`,
       );
     }
     lines.push('');
