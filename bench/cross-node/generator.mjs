@@ -16,12 +16,21 @@
 // this one process (`t` in the body is this process's clock), so no clock
 // is shared between processes.
 import { readFileSync } from 'node:fs';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { cpuWindow, foreignLoad } from '../lib/cpu.mjs';
 import { serveRequests } from '../lib/ipc.mjs';
 import { percentile, Samples } from '../lib/stats.mjs';
 import { runPool, sleep } from '../load/pool.mjs';
 import { joinRoom } from './clients.mjs';
 import { epochNow, nodeOf, roomName } from './wire.mjs';
+
+/** The generator's own GC pauses: a pause here delays every receipt behind it, so it shows in the latency. */
+let gcPauses = [];
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    gcPauses.push(entry.duration);
+  }
+}).observe({ entryTypes: ['gc'] });
 
 const MAX_MESSAGES = 1 << 22;
 const msgRoom = new Uint16Array(MAX_MESSAGES);
@@ -120,6 +129,7 @@ async function step({ label, rate, durationMs, pids, coreOf, stallMs = 2000, max
   steps.push(current);
   const cpu = cpuWindow({ ...pids, generator: process.pid });
   const netBefore = netCounters();
+  gcPauses = [];
   const startedAt = epochNow();
   let maxSendLagMs = 0;
   await new Promise((resolve) => {
@@ -200,6 +210,7 @@ async function step({ label, rate, durationMs, pids, coreOf, stallMs = 2000, max
     // Machine-wide (other processes' traffic included): loopback packets dropped at a core's
     // input backlog, and the TCP recoveries that follow (a 200 ms RTO shows in the tail).
     net: Object.fromEntries(Object.keys(netAfter).map((key) => [key, netAfter[key] - netBefore[key]])),
+    generatorGc: { count: gcPauses.length, totalMs: gcPauses.reduce((sum, ms) => sum + ms, 0), maxMs: Math.max(0, ...gcPauses) },
   };
   // The samples of a finished step are not needed any more.
   current.samples = { add() {} };

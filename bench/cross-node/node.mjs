@@ -99,7 +99,8 @@ async function startSwitchboard() {
   // `memory`: the module's default in-memory broker, alone on its bus (one process: no payload is built for other nodes).
   Module({ imports: [lib.SwitchboardModule.forRoot(broker === undefined ? {} : { broker })], providers: [Gateway] })(AppModule);
   const app = await NestFactory.create(AppModule, { logger: ['error', 'warn'], abortOnError: false });
-  app.useWebSocketAdapter(new lib.SwitchboardAdapter(app));
+  // `heartbeatInterval` (experiments): the adapter's heartbeat period, 0 = off; default: the adapter's (30 s).
+  app.useWebSocketAdapter(new lib.SwitchboardAdapter(app, options.heartbeatInterval === undefined ? {} : { heartbeatInterval: options.heartbeatInterval }));
   await app.listen(0, HOST);
   const gateway = app.get(Gateway);
   const broadcaster = app.get(lib.Broadcaster);

@@ -83,6 +83,8 @@ function plan() {
     'socketio-single',
     'switchboard-redis-autopipe',
     'socketio-classic-autopipe',
+    'switchboard-redis-noheartbeat',
+    'switchboard-single-noheartbeat',
   ].filter((name) => chosen.includes(name));
   const groups = [];
   for (const layout of config.layouts) {

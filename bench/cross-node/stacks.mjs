@@ -81,6 +81,25 @@ export const STACKS = [
     protocol: 'sio',
     experiment: true,
   },
+  // Experiments: the adapter's heartbeat off (it pings every client of a gateway in one sweep, every 30 s).
+  {
+    name: 'switchboard-redis-noheartbeat',
+    label: 'SwitchboardAdapter + RedisBroker, classic pub/sub, heartbeatInterval: 0, 3 nodes',
+    nodes: 3,
+    engine: 'redis',
+    node: { stack: 'switchboard', broker: 'redis', heartbeatInterval: 0 },
+    protocol: 'ws',
+    experiment: true,
+  },
+  {
+    name: 'switchboard-single-noheartbeat',
+    label: 'SwitchboardAdapter, one process with every client, heartbeatInterval: 0',
+    nodes: 1,
+    engine: null,
+    node: { stack: 'switchboard', broker: 'memory', heartbeatInterval: 0 },
+    protocol: 'ws',
+    experiment: true,
+  },
 ];
 
 /** Layout B (each room on one node) only means something with several nodes. */
