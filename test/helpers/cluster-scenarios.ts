@@ -1,10 +1,11 @@
-import { expect } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { Broadcaster, type ClusterSockets } from '../../lib/index.js';
 import { SwitchboardHub } from '../../lib/hub/switchboard-hub.js';
 import { RoomsGateway } from '../fixtures/rooms.gateway.js';
 import { waitUntil } from '../integration/drop-in.suite.js';
-import type { RoomsNode } from './scale-out.js';
-import type { TestClient } from './ws-client.js';
+import type { Broker } from '../../lib/index.js';
+import { startRoomsNode, type RoomsNode } from './scale-out.js';
+import { TestClient } from './ws-client.js';
 
 /** Small liveness figures, so that the dead-node scenario runs in about a second. */
 export const FAST_CLUSTER = { heartbeatInterval: 100, nodeTimeout: 400, requestTimeout: 3000 } as const;
@@ -148,4 +149,45 @@ export async function crashNode(node: RoomsNode): Promise<void> {
   const hub = node.app.get(SwitchboardHub) as unknown as { cluster: { stop(): void } };
   hub.cluster.stop = () => undefined;
   await node.broker.detach();
+}
+
+/** An engine process a spec starts per test and stops by pid (RedisProcess, NatsProcess). */
+interface EngineProcess {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The cluster-wide scenarios on a networked broker: three fresh nodes per test on a fresh engine process,
+ * with the fast liveness figures. One definition for every engine's spec.
+ */
+export function describeClusterOperations(engine: string, startEngine: () => Promise<EngineProcess>, brokerFor: (url: string) => Broker): void {
+  describe(`cluster-wide operations over ${engine} (3 nodes)`, () => {
+    let process: EngineProcess;
+    let nodes: RoomsNode[] = [];
+    const clients: TestClient[] = [];
+    const connect = async (node: RoomsNode): Promise<TestClient> => {
+      const client = await TestClient.connect(node.url);
+      clients.push(client);
+      return client;
+    };
+
+    beforeEach(async () => {
+      process = await startEngine();
+      nodes = await Promise.all([0, 1, 2].map(() => startRoomsNode(brokerFor(process.url), FAST_CLUSTER)));
+    });
+    afterEach(async () => {
+      await Promise.all(clients.splice(0).map((client) => client.close()));
+      await Promise.all(nodes.map((node) => node.app.close()));
+      await process.stop();
+    });
+
+    it('fetches, counts, joins, leaves, disconnects and acks across nodes, with honest answers', async () => {
+      await expectClusterOperations(nodes, connect);
+    });
+
+    it('leaves a node that died without a goodbye out within nodeTimeout + heartbeatInterval', async () => {
+      await expectDeadNodeExcluded(nodes, crashNode);
+    });
+  });
 }

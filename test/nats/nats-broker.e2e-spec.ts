@@ -1,4 +1,4 @@
-import { FAST_CLUSTER, crashNode, expectClusterOperations, expectDeadNodeExcluded } from '../helpers/cluster-scenarios.js';
+import { describeClusterOperations } from '../helpers/cluster-scenarios.js';
 import { NatsBroker, channelOfSubject, type NatsBrokerOptions } from '../../lib/nats/index.js';
 import { roomChannel } from '../../lib/broker/channel.js';
 import { NatsProcess } from '../helpers/nats-server.js';
@@ -232,31 +232,4 @@ describe('NATS broker on its own connection', () => {
   });
 });
 
-describe('cluster-wide operations over NATS (3 nodes)', () => {
-  let engine: NatsProcess;
-  let nodes: Node[] = [];
-  const clients: TestClient[] = [];
-  const connect = async (node: RoomsNode): Promise<TestClient> => {
-    const client = await TestClient.connect(node.url);
-    clients.push(client);
-    return client;
-  };
-
-  beforeEach(async () => {
-    engine = await NatsProcess.start();
-    nodes = await Promise.all([0, 1, 2].map(() => startRoomsNode(new NatsBroker({ servers: engine.url }), FAST_CLUSTER)));
-  });
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((client) => client.close()));
-    await Promise.all(nodes.map((node) => node.app.close()));
-    await engine.stop();
-  });
-
-  it('fetches, counts, joins, leaves, disconnects and acks across nodes, with honest answers', async () => {
-    await expectClusterOperations(nodes, connect);
-  });
-
-  it('leaves a node that died without a goodbye out within nodeTimeout + heartbeatInterval', async () => {
-    await expectDeadNodeExcluded(nodes, crashNode);
-  });
-});
+describeClusterOperations('NATS', () => NatsProcess.start(), (url) => new NatsBroker({ servers: url }));

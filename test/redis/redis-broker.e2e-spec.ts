@@ -1,4 +1,4 @@
-import { FAST_CLUSTER, crashNode, expectClusterOperations, expectDeadNodeExcluded } from '../helpers/cluster-scenarios.js';
+import { describeClusterOperations } from '../helpers/cluster-scenarios.js';
 import { Test } from '@nestjs/testing';
 import { Broadcaster, SwitchboardModule } from '../../lib/index.js';
 import { RedisBroker, type RedisBrokerOptions } from '../../lib/redis/index.js';
@@ -156,31 +156,4 @@ describe('a worker without gateways publishes through the Broadcaster', () => {
   });
 });
 
-describe('cluster-wide operations over Redis (3 nodes)', () => {
-  let engine: RedisProcess;
-  let nodes: Node[] = [];
-  const clients: TestClient[] = [];
-  const connect = async (node: RoomsNode): Promise<TestClient> => {
-    const client = await TestClient.connect(node.url);
-    clients.push(client);
-    return client;
-  };
-
-  beforeEach(async () => {
-    engine = await RedisProcess.start();
-    nodes = await Promise.all([0, 1, 2].map(() => startRoomsNode(new RedisBroker({ redis: engine.url }), FAST_CLUSTER)));
-  });
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((client) => client.close()));
-    await Promise.all(nodes.map((node) => node.app.close()));
-    await engine.stop();
-  });
-
-  it('fetches, counts, joins, leaves, disconnects and acks across nodes, with honest answers', async () => {
-    await expectClusterOperations(nodes, connect);
-  });
-
-  it('leaves a node that died without a goodbye out within nodeTimeout + heartbeatInterval', async () => {
-    await expectDeadNodeExcluded(nodes, crashNode);
-  });
-});
+describeClusterOperations('Redis', () => RedisProcess.start(), (url) => new RedisBroker({ redis: url }));
