@@ -1,6 +1,8 @@
 // Parameters of the cross-node benchmark. The full profile takes about 12
-// to 15 minutes on this 2-core machine; --quick (or XNODE_QUICK=1) about 3,
-// for development only (one run, short steps: not comparable with a full run).
+// minutes on this 2-core machine when nothing else runs (28 when another
+// benchmark shared the cores: disturbed steps are repeated); --quick (or
+// XNODE_QUICK=1) about 3, for development only (one run, ours on Redis and
+// socket.io classic in both layouts, short steps: not comparable with a full run).
 const argv = process.argv.slice(2);
 export const quick = process.env.XNODE_QUICK === '1' || argv.includes('--quick');
 
@@ -25,8 +27,8 @@ export const config = {
   quick,
   /** Runs of the headline pair (switchboard-redis and socketio-classic, layout A); every other stack runs once. */
   runs: intEnv('XNODE_RUNS', quick ? 1 : 3),
-  /** Stacks (stacks.mjs) and layouts to measure; default: all of them (quick: ours on Redis, socket.io classic, our single process). */
-  stacks: listEnv('XNODE_STACKS', quick ? ['switchboard-redis', 'socketio-classic', 'switchboard-single'] : []),
+  /** Stacks (stacks.mjs) and layouts to measure; default: all of them but the experiments (quick: ours on Redis and socket.io classic). */
+  stacks: listEnv('XNODE_STACKS', quick ? ['switchboard-redis', 'socketio-classic'] : []),
   layouts: listEnv('XNODE_LAYOUTS', ['A', 'B']),
   /** Clients: 'lean' (both protocols on the lean WebSocket client) or 'package' (ws and socket.io-client). See clients.mjs. */
   client: process.env.XNODE_CLIENT === 'package' ? 'package' : 'lean',
