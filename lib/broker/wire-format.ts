@@ -44,6 +44,7 @@ interface Header {
  * frame, already encoded for the clients, travels as is, so a receiving node
  * writes it without re-encoding.
  */
+/** The header's first key is the origin (`{"o":...`): a hub recognises its own echoes by these bytes. */
 export function encodeBroadcast(routed: Omit<RoutedBroadcast, 'sentAt'> & { readonly sentAt?: number }): Buffer {
   const { packet } = routed;
   const header: Header = {

@@ -45,6 +45,8 @@ export class SwitchboardHub {
   readonly nodeTagBytes: Buffer = randomBytes(6);
   readonly nodeTag = this.nodeTagBytes.toString('base64url');
   private readonly ownChannel = nodeChannel(this.nodeTag);
+  /** How this node's broadcast payloads begin (see encodeBroadcast: the header's first key is the origin). */
+  private readonly ownHeaderPrefix = Buffer.from(`{"o":${JSON.stringify(this.nodeTag)},`);
   private readonly serversByPath = new Map<string, Set<SwitchboardServer>>();
   /** Channels this node listens on, with how many rooms or servers need each. */
   private readonly channelRefs = new Map<string, number>();
@@ -384,6 +386,11 @@ export class SwitchboardHub {
       }
       return;
     }
+    if (payload[0] === PayloadKind.Broadcast && isFrom(payload, this.ownHeaderPrefix)) {
+      // Redis echoes every publication to its publisher: recognised by its first bytes, without parsing its header.
+      this.counters.ownEchoes++;
+      return;
+    }
     let position: StreamPosition | undefined;
     if (payload[0] === PayloadKind.Positioned) {
       const positioned = decodePositioned(payload);
@@ -497,6 +504,11 @@ export class SwitchboardHub {
 
 const RESOLVED: Promise<void> = Promise.resolve();
 const CLUSTER_CHANNEL = clusterChannel();
+
+/** Whether a broadcast payload's header starts with this prefix (`[kind][u32 length][header...]`). */
+function isFrom(payload: Buffer, headerPrefix: Buffer): boolean {
+  return payload.length >= 5 + headerPrefix.length && payload.compare(headerPrefix, 0, headerPrefix.length, 5, 5 + headerPrefix.length) === 0;
+}
 
 /** Keeps at most 1,024 offsets per room: an early delivery whose echo never comes (published before the subscription took) is forgotten, not kept forever. */
 function remember(offsets: Set<number>, offset: number): void {
