@@ -3,25 +3,11 @@
 // benchmark shared the cores: disturbed steps are repeated); --quick (or
 // XNODE_QUICK=1) about 3, for development only (one run, ours on Redis and
 // socket.io classic in both layouts, short steps: not comparable with a full run).
+import { listEnv, numberEnv } from '../lib/env.mjs';
 const argv = process.argv.slice(2);
 export const quick = process.env.XNODE_QUICK === '1' || argv.includes('--quick');
 
-function intEnv(name, fallback) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') {
-    return fallback;
-  }
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new Error(`${name} must be a positive number, got "${raw}"`);
-  }
-  return value;
-}
-
-function listEnv(name, fallback) {
-  const raw = process.env[name];
-  return raw === undefined || raw === '' ? fallback : raw.split(',').map((item) => item.trim()).filter(Boolean);
-}
+const intEnv = (name, fallback) => numberEnv(name, fallback);
 
 export const config = {
   quick,

@@ -2,25 +2,11 @@
 // runs (about 15 minutes on 2 cores); BENCH_QUICK=1 (or --quick) is for
 // development only: one run, short windows, fewer idle connections, so its
 // numbers are not comparable with a full run.
+import { listEnv, numberEnv } from './env.mjs';
 const argv = process.argv.slice(2);
 const quick = process.env.BENCH_QUICK === '1' || argv.includes('--quick');
 
-function intEnv(name, fallback) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') {
-    return fallback;
-  }
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new Error(`${name} must be a positive integer, got "${raw}"`);
-  }
-  return value;
-}
-
-function listEnv(name, fallback) {
-  const raw = process.env[name];
-  return raw === undefined || raw === '' ? fallback : raw.split(',').map((item) => item.trim()).filter(Boolean);
-}
+const intEnv = (name, fallback) => numberEnv(name, fallback, { integer: true });
 
 export const config = {
   quick,
